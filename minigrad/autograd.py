@@ -1,0 +1,155 @@
+"""The graph: Function nodes, the no-grad switch and the iterative backward pass."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from .backend import backend_name, get_array_module
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block ops build no graph and save nothing for backward."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def describe(arrays: tuple[Any, ...]) -> str:
+    """'shape/dtype' of every input, for error messages."""
+    return ", ".join(f"{tuple(a.shape)} {a.dtype}" for a in arrays)
+
+
+class Function:
+    """One op in the graph.
+
+    Subclasses implement ``forward(*arrays)`` returning one array and ``backward(gy)``
+    returning one gradient per input (None where ``needs_input_grad`` is False).
+    ``forward`` keeps only what ``backward`` needs, via ``self.save(...)``; the saved
+    arrays are dropped as soon as backward has passed the node.
+    """
+
+    needs_input_grad: tuple[bool, ...] = ()
+    saved: tuple[Any, ...] | None = ()
+    parents: tuple[Tensor, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def save(self, *arrays: Any) -> None:
+        self.saved = arrays
+
+    def release(self) -> None:
+        self.saved = None
+        self.parents = ()
+
+    def fail(self, message: str, *arrays: Any, error: type = ValueError) -> Exception:
+        """An error that names the op, what was wrong and every input's shape and dtype."""
+        return error(f"{self.name}: {message} (inputs: {describe(arrays)})")
+
+    def forward(self, *arrays: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        from .tensor import Tensor
+
+        fn = cls(**params)
+        arrays = tuple(t.data for t in inputs)
+        _check_same_backend(fn, arrays)
+        record = _grad_enabled and any(t.requires_grad for t in inputs)
+        fn.needs_input_grad = tuple(record and t.requires_grad for t in inputs)
+        out = Tensor(fn.forward(*arrays), requires_grad=record)
+        if record:
+            fn.parents = inputs
+            out._ctx = fn
+        else:
+            fn.release()
+        return out
+
+
+def _check_same_backend(fn: Function, arrays: tuple[Any, ...]) -> None:
+    if len(arrays) > 1:
+        names = {backend_name(a) for a in arrays}
+        if len(names) > 1:
+            raise fn.fail(
+                "inputs live on different backends "
+                + "/".join(sorted(names))
+                + "; move them to one with minigrad.backend.to_backend",
+                *arrays,
+                error=TypeError,
+            )
+
+
+def _graph_consumers(root: Tensor) -> dict[int, int]:
+    """How many recorded edges point at each tensor that needs a gradient (iterative DFS)."""
+    counts: dict[int, int] = {}
+    stack, seen = [root], {id(root)}
+    while stack:
+        fn = stack.pop()._ctx
+        if fn is None:
+            continue
+        for parent, needed in zip(fn.parents, fn.needs_input_grad):
+            if not needed:
+                continue
+            counts[id(parent)] = counts.get(id(parent), 0) + 1
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return counts
+
+
+def backward(root: Tensor, grad: Any = None) -> None:
+    """Reverse-mode sweep from ``root`` in topological order (Kahn's algorithm).
+
+    Leaf tensors that require a gradient get it added to ``.grad``. Intermediate
+    gradients are dropped once consumed, and every node is released (saved arrays,
+    parent links) right after its backward ran, so the graph cannot be replayed.
+    """
+    if grad is None:
+        if root.size != 1:
+            raise ValueError(f"backward: needs a scalar or an explicit gradient, got shape {root.shape}")
+        grad = get_array_module(root.data).ones_like(root.data)
+    consumers = _graph_consumers(root)
+    pending = {id(root): grad}
+    ready = [root]
+    while ready:
+        tensor = ready.pop()
+        gy = pending.pop(id(tensor))
+        fn = tensor._ctx
+        if fn is None:
+            tensor._accumulate(gy)
+            continue
+        grads = fn.backward(gy)
+        del gy
+        for parent, needed, g in zip(fn.parents, fn.needs_input_grad, grads):
+            if not needed:
+                continue
+            key = id(parent)
+            if g is not None:
+                pending[key] = g if key not in pending else pending[key] + g
+            consumers[key] -= 1
+            if consumers[key] == 0:
+                if key in pending:
+                    ready.append(parent)
+        del grads
+        fn.release()
+        tensor._ctx = None

@@ -1,0 +1,91 @@
+"""Max and average pooling over NHWC arrays, TensorFlow semantics.
+
+SAME max-pool pads with -inf so a padded cell can never win; the backward routes each
+gradient to the first maximum of its window in row-major order (TensorFlow's choice on
+ties). SAME avg-pool divides by the number of real cells under each window.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ..backend import get_array_module
+from .geometry import Axis, axis_geometry
+from .window import crop_hw, offsets, pad_hw
+
+
+class PoolGeometry(NamedTuple):
+    h: Axis
+    w: Axis
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+
+
+def pool_geometry(
+    x_shape: tuple[int, ...], size: tuple[int, int], stride: tuple[int, int], padding: str
+) -> PoolGeometry:
+    _, h, w, _ = x_shape
+    return PoolGeometry(
+        axis_geometry(h, size[0], stride[0], padding), axis_geometry(w, size[1], stride[1], padding), *size, *stride
+    )
+
+
+def _taps(xpad: Any, g: PoolGeometry) -> Any:
+    return offsets(xpad, g.kh, g.kw, g.sh, g.sw, g.h.out, g.w.out)
+
+
+def max_pool_forward(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
+    """The pooled array and, per output, the index of the winning tap (uint8 when it fits)."""
+    xp = get_array_module(x)
+    xpad = pad_hw(x, g.h, g.w, value=-xp.inf)
+    taps = _taps(xpad, g)
+    _, _, first = next(taps)
+    y = first.copy()
+    index = xp.zeros(y.shape, dtype=xp.uint8 if g.kh * g.kw <= 256 else xp.int32)
+    for k, (_, _, view) in enumerate(taps, start=1):
+        wins = view > y  # strictly greater: the first maximum keeps the gradient
+        xp.copyto(y, view, where=wins)
+        index[wins] = k
+    return y, index
+
+
+def max_pool_backward(gy: Any, index: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
+    xp = get_array_module(gy)
+    n, h, w, c = x_shape
+    gpad = xp.zeros((n, h + g.h.before + g.h.after, w + g.w.before + g.w.after, c), dtype=gy.dtype)
+    zero = gy.dtype.type(0)
+    for k, (_, _, view) in enumerate(_taps(gpad, g)):
+        view += xp.where(index == k, gy, zero)
+    return crop_hw(gpad, g.h, g.w, h, w)
+
+
+def _real_cell_counts(xp: Any, x_shape: tuple[int, ...], g: PoolGeometry, dtype: Any) -> Any:
+    """How many unpadded cells each window covers, shaped (1, OH, OW, 1)."""
+    ones = pad_hw(xp.ones((1, x_shape[1], x_shape[2], 1), dtype=dtype), g.h, g.w)
+    counts = xp.zeros((1, g.h.out, g.w.out, 1), dtype=dtype)
+    for _, _, view in _taps(ones, g):
+        counts += view
+    return counts
+
+
+def avg_pool_forward(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
+    xp = get_array_module(x)
+    xpad = pad_hw(x, g.h, g.w)
+    y = xp.zeros((x.shape[0], g.h.out, g.w.out, x.shape[3]), dtype=x.dtype)
+    for _, _, view in _taps(xpad, g):
+        y += view
+    counts = _real_cell_counts(xp, x.shape, g, x.dtype)
+    y /= counts
+    return y, counts
+
+
+def avg_pool_backward(gy: Any, counts: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
+    xp = get_array_module(gy)
+    n, h, w, c = x_shape
+    share = gy / counts
+    gpad = xp.zeros((n, h + g.h.before + g.h.after, w + g.w.before + g.w.after, c), dtype=gy.dtype)
+    for _, _, view in _taps(gpad, g):
+        view += share
+    return crop_hw(gpad, g.h, g.w, h, w)

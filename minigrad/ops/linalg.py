@@ -1,0 +1,39 @@
+"""Matrix multiplication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function
+from ..tensor import Tensor, as_tensor
+from .elementwise import unbroadcast
+
+
+class MatMul(Function):
+    """a @ b for 2-D or batched (..., m, k) @ (..., k, n) inputs with broadcast batch dims."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        if a.ndim < 2 or b.ndim < 2:
+            raise self.fail("expected inputs of at least 2 dimensions", a, b)
+        if a.shape[-1] != b.shape[-2]:
+            raise self.fail(f"inner dimensions differ ({a.shape[-1]} vs {b.shape[-2]})", a, b)
+        if a.dtype != b.dtype:
+            raise self.fail("expected inputs of one dtype", a, b, error=TypeError)
+        self.save(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
+        self.shapes = a.shape, b.shape
+        return a @ b
+
+    def backward(self, gy: Any) -> tuple[Any, Any]:
+        b, a = self.saved
+        sa, sb = self.shapes
+        ga = unbroadcast(gy @ b.swapaxes(-1, -2), sa) if self.needs_input_grad[0] else None
+        gb = unbroadcast(a.swapaxes(-1, -2) @ gy, sb) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    if isinstance(a, Tensor):
+        b = as_tensor(b, like=a)
+    else:
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    return MatMul.apply(as_tensor(a), as_tensor(b))

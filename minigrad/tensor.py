@@ -1,0 +1,151 @@
+"""Tensor: an array (numpy or cupy) plus what reverse mode needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import autograd
+from .backend import get_array_module, is_array, to_numpy
+
+
+class Tensor:
+    """A numpy or cupy array that can record the ops applied to it.
+
+    ``requires_grad=True`` marks a leaf whose gradient ``backward()`` accumulates into
+    ``.grad``. Arithmetic with Python scalars keeps the tensor's dtype.
+    """
+
+    __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if not is_array(data):
+            data = np.asarray(data)
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self.grad: Any = None
+        self._ctx: autograd.Function | None = None
+
+    # ---- array facts -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def xp(self) -> Any:
+        return get_array_module(self.data)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor(shape={self.shape}, dtype={self.dtype}{grad})"
+
+    def numpy(self) -> np.ndarray:
+        return to_numpy(self.data)
+
+    def item(self) -> float:
+        return float(self.data.reshape(-1)[0]) if self.size == 1 else self.data.item()
+
+    def detach(self) -> Tensor:
+        return Tensor(self.data)
+
+    # ---- autograd ----------------------------------------------------------------
+    def backward(self, grad: Any = None) -> None:
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require a gradient "
+                "(no input had requires_grad=True, or it was made under no_grad)"
+            )
+        autograd.backward(self, grad)
+
+    def _accumulate(self, g: Any) -> None:
+        if self.requires_grad:
+            self.grad = g if self.grad is None else self.grad + g
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ---- operators ---------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.div(other, self)
+
+    def __pow__(self, exponent: float) -> Tensor:
+        return _ops.pow(self, exponent)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.getitem(self, index)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return _ops.reshape(self, *shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        return _ops.transpose(self, *axes)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - numpy's name
+        return _ops.transpose(self)
+
+
+def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
+    """Wrap a constant; Python scalars take the dtype and backend of ``like``."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and not is_array(value):
+        return Tensor(like.xp.asarray(value, dtype=like.dtype))
+    return Tensor(value)
+
+
+from . import ops as _ops  # noqa: E402 - ops build on Tensor, Tensor's operators call ops
