@@ -95,3 +95,24 @@ def to_backend(array: Any, name: str) -> Any:
     if xp is np:
         return to_numpy(array)
     return xp.asarray(array)
+
+
+def reuse_host_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of returning it to the OS.
+
+    Every iteration allocates the same large arrays again; by default glibc serves those
+    from fresh mmap()s, and the page faults of touching new pages cost more system time than
+    some convolutions. With mmap off and no trimming the heap is reused. Process-wide, so the
+    CLI and the benchmarks opt in; the library never calls it by itself. Returns False where
+    it does not apply (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    m_trim_threshold, m_mmap_max = -1, -4
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, 2**30))

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ..backend import get_array_module
+from .conv_taps import conv_stride1, conv_stride1_input_grad
 from .geometry import Axis, axis_geometry
 from .window import crop_hw, offsets, pad_hw
+
+
+# below this many input channels a tap's GEMM is too thin; im2col's one wide GEMM wins
+TAPS_MIN_CHANNELS = 16
 
 
 class ConvGeometry(NamedTuple):
@@ -39,11 +46,24 @@ def im2col(x: Any, kh: int, kw: int, g: ConvGeometry) -> Any:
     return cols.reshape(n * g.h.out * g.w.out, kh * kw * c)
 
 
+def _use_taps(x: Any, w: Any, g: ConvGeometry) -> bool:
+    """Shifted GEMMs pay off on the CPU for stride 1 with enough channels on both sides."""
+    return (
+        isinstance(x, np.ndarray)
+        and g.sh == g.sw == 1
+        and w.shape[:2] != (1, 1)
+        and min(w.shape[2:]) >= TAPS_MIN_CHANNELS
+        and x.dtype in (np.float32, np.float64)
+    )
+
+
 def conv2d_forward(x: Any, w: Any, g: ConvGeometry) -> Any:
     kh, kw, c, o = w.shape
     n = x.shape[0]
     if kh == 1 and kw == 1 and g.sh == 1 and g.sw == 1:
         return (x.reshape(-1, c) @ w.reshape(c, o)).reshape(n, g.h.out, g.w.out, o)
+    if _use_taps(x, w, g):
+        return conv_stride1(x, w, g.h, g.w)
     y = im2col(x, kh, kw, g) @ w.reshape(kh * kw * c, o)
     return y.reshape(n, g.h.out, g.w.out, o)
 
@@ -52,6 +72,8 @@ def conv2d_backward_input(gy: Any, w: Any, x_shape: tuple[int, ...], g: ConvGeom
     xp = get_array_module(gy)
     n, h, wd, c = x_shape
     kh, kw, _, o = w.shape
+    if _use_taps(gy, w, g):
+        return conv_stride1_input_grad(gy, w, g.h, g.w, h, wd)
     dcols = (gy.reshape(-1, o) @ w.reshape(kh * kw * c, o).T).reshape(n, g.h.out, g.w.out, kh, kw, c)
     gpad = xp.zeros((n, h + g.h.before + g.h.after, wd + g.w.before + g.w.after, c), dtype=gy.dtype)
     for i, j, view in offsets(gpad, kh, kw, g.sh, g.sw, g.h.out, g.w.out):

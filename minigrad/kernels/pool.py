@@ -37,27 +37,41 @@ def _taps(xpad: Any, g: PoolGeometry) -> Any:
 
 
 def max_pool_forward(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
-    """The pooled array and, per output, the index of the winning tap (uint8 when it fits)."""
+    """The pooled array and the (padded) input that backward needs to find the winners."""
     xp = get_array_module(x)
-    xpad = pad_hw(x, g.h, g.w, value=-xp.inf)
-    taps = _taps(xpad, g)
-    _, _, first = next(taps)
-    y = first.copy()
-    index = xp.zeros(y.shape, dtype=xp.uint8 if g.kh * g.kw <= 256 else xp.int32)
-    for k, (_, _, view) in enumerate(taps, start=1):
-        wins = view > y  # strictly greater: the first maximum keeps the gradient
-        xp.copyto(y, view, where=wins)
-        index[wins] = k
-    return y, index
+    xpad = pad_hw(x, g.h, g.w, value=-xp.inf)  # x itself when no padding is needed
+    taps = [view for _, _, view in _taps(xpad, g)]
+    if len(taps) == 1:
+        return taps[0].copy(), xpad
+    y = xp.maximum(taps[0], taps[1])
+    for view in taps[2:]:
+        xp.maximum(y, view, out=y)
+    return y, xpad
 
 
-def max_pool_backward(gy: Any, index: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
+def _non_overlapping(g: PoolGeometry) -> bool:
+    return g.sh >= g.kh and g.sw >= g.kw
+
+
+def max_pool_backward(gy: Any, y: Any, xpad: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
+    """Each gradient goes to the first maximum of its window in row-major tap order, as TF."""
     xp = get_array_module(gy)
     n, h, w, c = x_shape
-    gpad = xp.zeros((n, h + g.h.before + g.h.after, w + g.w.before + g.w.after, c), dtype=gy.dtype)
-    zero = gy.dtype.type(0)
-    for k, (_, _, view) in enumerate(_taps(gpad, g)):
-        view += xp.where(index == k, gy, zero)
+    gpad = xp.zeros(xpad.shape, dtype=gy.dtype)
+    taps = list(zip((v for _, _, v in _taps(xpad, g)), (v for _, _, v in _taps(gpad, g))))
+    taken = None
+    for k, (x_view, g_view) in enumerate(taps):
+        if k == len(taps) - 1 and taken is not None:
+            wins = ~taken
+        else:
+            wins = x_view == y
+            if taken is not None:
+                wins &= ~taken
+        taken = wins if taken is None else taken | wins
+        if _non_overlapping(g):
+            xp.multiply(gy, wins, out=g_view)
+        else:
+            g_view += gy * wins
     return crop_hw(gpad, g.h, g.w, h, w)
 
 

@@ -56,12 +56,14 @@ class _Pool(Function):
 
 class MaxPool(_Pool):
     def forward(self, x: Any) -> Any:
-        y, index = pool_k.max_pool_forward(x, self.setup(x))
-        self.save(index)  # the winning tap per output, not x
+        y, xpad = pool_k.max_pool_forward(x, self.setup(x))
+        # x (usually the preceding relu's saved output, so no extra memory) and y locate the winners
+        self.save(y, xpad)
         return y
 
     def backward(self, gy: Any) -> tuple[Any]:
-        return (pool_k.max_pool_backward(gy, self.saved[0], self.x_shape, self.geometry),)
+        y, xpad = self.saved
+        return (pool_k.max_pool_backward(gy, y, xpad, self.x_shape, self.geometry),)
 
 
 class AvgPool(_Pool):
