@@ -15,7 +15,6 @@ from .conv_taps import conv_stride1, conv_stride1_input_grad
 from .geometry import Axis, axis_geometry
 from .window import crop_hw, offsets, pad_hw
 
-
 # below this many input channels a tap's GEMM is too thin; im2col's one wide GEMM wins
 TAPS_MIN_CHANNELS = 16
 
@@ -57,14 +56,17 @@ def _use_taps(x: Any, w: Any, g: ConvGeometry) -> bool:
     )
 
 
-def conv2d_forward(x: Any, w: Any, g: ConvGeometry) -> Any:
+def conv2d_forward(x: Any, w: Any, g: ConvGeometry, bias: Any = None) -> Any:
     kh, kw, c, o = w.shape
     n = x.shape[0]
-    if kh == 1 and kw == 1 and g.sh == 1 and g.sw == 1:
-        return (x.reshape(-1, c) @ w.reshape(c, o)).reshape(n, g.h.out, g.w.out, o)
     if _use_taps(x, w, g):
-        return conv_stride1(x, w, g.h, g.w)
-    y = im2col(x, kh, kw, g) @ w.reshape(kh * kw * c, o)
+        return conv_stride1(x, w, g.h, g.w, bias=bias)
+    if kh == 1 and kw == 1 and g.sh == 1 and g.sw == 1:
+        y = x.reshape(-1, c) @ w.reshape(c, o)
+    else:
+        y = im2col(x, kh, kw, g) @ w.reshape(kh * kw * c, o)
+    if bias is not None:
+        y += bias
     return y.reshape(n, g.h.out, g.w.out, o)
 
 

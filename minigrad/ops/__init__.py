@@ -1,7 +1,7 @@
 """Every op as a lowercase function over Tensors."""
 
 from .elementwise import add, div, mul, neg, pow, sub
-from .linalg import matmul
+from .linalg import gram, matmul
 from .loss import l2_loss
 from .nn import avg_pool, conv2d, max_pool, relu
 from .reduce import mean, sum
@@ -13,6 +13,7 @@ __all__ = [
     "conv2d",
     "div",
     "getitem",
+    "gram",
     "l2_loss",
     "matmul",
     "max_pool",

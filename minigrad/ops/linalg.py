@@ -37,3 +37,22 @@ def matmul(a: Any, b: Any) -> Tensor:
     else:
         a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
     return MatMul.apply(as_tensor(a), as_tensor(b))
+
+
+class Gram(Function):
+    """x^T x for a 2-D x (M, C): one GEMM each way instead of a transpose, a matmul and a sum of two paths."""
+
+    def forward(self, x: Any) -> Any:
+        if x.ndim != 2:
+            raise self.fail("expected a 2-D input (rows, channels)", x)
+        self.save(x)
+        return x.T @ x
+
+    def backward(self, gy: Any) -> tuple[Any]:
+        (x,) = self.saved
+        return (x @ (gy + gy.T),)
+
+
+def gram(x: Tensor) -> Tensor:
+    """x^T @ x, the (C, C) Gram matrix of the rows of a 2-D tensor."""
+    return Gram.apply(as_tensor(x))

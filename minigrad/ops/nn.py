@@ -18,9 +18,11 @@ class Conv2d(Function):
     def __init__(self, stride: tuple[int, int], padding: str) -> None:
         self.stride, self.padding = stride, padding
 
-    def forward(self, x: Any, w: Any) -> Any:
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         if x.ndim != 4 or w.ndim != 4:
             raise self.fail("expected x as NHWC (4-D) and w as HWIO (4-D)", x, w)
+        if b is not None and (b.shape != (w.shape[3],) or b.dtype != w.dtype):
+            raise self.fail(f"expected a bias of shape ({w.shape[3]},) and w's dtype", x, w, b)
         if x.shape[3] != w.shape[2]:
             raise self.fail(f"x has {x.shape[3]} channels but w expects {w.shape[2]}", x, w)
         if x.dtype != w.dtype or x.dtype.name not in FLOATS:
@@ -31,13 +33,16 @@ class Conv2d(Function):
         self.geometry, self.x_shape, self.w_shape = g, x.shape, w.shape
         # x's gradient needs only w, w's gradient needs only x: keep no more than asked for
         self.save(w if self.needs_input_grad[0] else None, x if self.needs_input_grad[1] else None)
-        return conv_k.conv2d_forward(x, w, g)
+        return conv_k.conv2d_forward(x, w, g, bias=b)  # the bias is added inside, in the same pass
 
-    def backward(self, gy: Any) -> tuple[Any, Any]:
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         w, x = self.saved
-        gx = conv_k.conv2d_backward_input(gy, w, self.x_shape, self.geometry) if self.needs_input_grad[0] else None
-        gw = conv_k.conv2d_backward_weight(x, gy, self.w_shape, self.geometry) if self.needs_input_grad[1] else None
-        return gx, gw
+        need = self.needs_input_grad
+        gx = conv_k.conv2d_backward_input(gy, w, self.x_shape, self.geometry) if need[0] else None
+        gw = conv_k.conv2d_backward_weight(x, gy, self.w_shape, self.geometry) if need[1] else None
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (gy.sum(axis=(0, 1, 2)) if need[2] else None)
 
 
 class _Pool(Function):
@@ -87,10 +92,13 @@ class ReLU(Function):
         return (gy * (y > 0),)  # y > 0 is False at exactly 0: gradient 0 there, as TF
 
 
-def conv2d(x: Tensor, w: Tensor, stride: int | tuple[int, int] = 1, padding: str = "SAME") -> Tensor:
-    """TensorFlow's conv2d: x NHWC, w HWIO (KH, KW, C, O)."""
+def conv2d(
+    x: Tensor, w: Tensor, stride: int | tuple[int, int] = 1, padding: str = "SAME", bias: Tensor | None = None
+) -> Tensor:
+    """TensorFlow's conv2d: x NHWC, w HWIO (KH, KW, C, O); ``bias`` (O,) is added in the same pass."""
     _check_padding("conv2d", padding)
-    return Conv2d.apply(as_tensor(x), as_tensor(w), stride=pair(stride, "conv2d stride"), padding=padding)
+    inputs = (as_tensor(x), as_tensor(w)) + (() if bias is None else (as_tensor(bias),))
+    return Conv2d.apply(*inputs, stride=pair(stride, "conv2d stride"), padding=padding)
 
 
 def max_pool(
