@@ -1,6 +1,6 @@
 """minigrad: a small reverse-mode autodiff engine over numpy or cupy arrays."""
 
-from . import backend, gradcheck, optim
+from . import backend, gradcheck, optim, profiler
 from .autograd import Function, is_grad_enabled, no_grad
 from .ops import (
     add,
@@ -44,6 +44,7 @@ __all__ = [
     "neg",
     "no_grad",
     "optim",
+    "profiler",
     "relu",
     "reshape",
     "sub",

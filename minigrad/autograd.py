@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from . import profiler
 from .backend import backend_name, get_array_module
 
 if TYPE_CHECKING:
@@ -77,7 +78,13 @@ class Function:
         _check_same_backend(fn, arrays)
         record = _grad_enabled and any(t.requires_grad for t in inputs)
         fn.needs_input_grad = tuple(record and t.requires_grad for t in inputs)
-        out = Tensor(fn.forward(*arrays), requires_grad=record)
+        prof = profiler.active()
+        if prof is None:
+            y = fn.forward(*arrays)
+        else:
+            with prof.timed(fn.name, "forward", arrays[0]):
+                y = fn.forward(*arrays)
+        out = Tensor(y, requires_grad=record)
         if record:
             fn.parents = inputs
             out._ctx = fn
@@ -117,6 +124,14 @@ def _graph_consumers(root: Tensor) -> dict[int, int]:
     return counts
 
 
+def _run_backward(fn: Function, gy: Any) -> tuple[Any, ...]:
+    prof = profiler.active()
+    if prof is None:
+        return fn.backward(gy)
+    with prof.timed(fn.name, "backward", gy):
+        return fn.backward(gy)
+
+
 def backward(root: Tensor, grad: Any = None) -> None:
     """Reverse-mode sweep from ``root`` in topological order (Kahn's algorithm).
 
@@ -138,7 +153,7 @@ def backward(root: Tensor, grad: Any = None) -> None:
         if fn is None:
             tensor._accumulate(gy)
             continue
-        grads = fn.backward(gy)
+        grads = _run_backward(fn, gy)
         del gy
         for parent, needed, g in zip(fn.parents, fn.needs_input_grad, grads):
             if not needed:

@@ -116,3 +116,9 @@ def reuse_host_memory() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, 2**30))
+
+
+def synchronize(array: Any) -> None:
+    """Wait for the device work queued on the array's backend (a no-op on numpy)."""
+    if get_array_module(array) is not np:
+        sys.modules["cupy"].cuda.get_current_stream().synchronize()
