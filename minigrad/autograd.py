@@ -46,7 +46,7 @@ class Function:
 
     needs_input_grad: tuple[bool, ...] = ()
     saved: tuple[Any, ...] | None = ()
-    parents: tuple[Tensor, ...] = ()
+    parents: tuple[Any, ...] = ()  # per input: the op that made it, the leaf Tensor itself, or None
 
     @property
     def name(self) -> str:
@@ -86,7 +86,9 @@ class Function:
                 y = fn.forward(*arrays)
         out = Tensor(y, requires_grad=record)
         if record:
-            fn.parents = inputs
+            # edges to the ops that made the inputs, not to the input tensors: an intermediate
+            # array is then freed as soon as nobody but the graph would have held it
+            fn.parents = tuple(_node(t) if need else None for t, need in zip(inputs, fn.needs_input_grad))
             out._ctx = fn
         else:
             fn.release()
@@ -106,16 +108,26 @@ def _check_same_backend(fn: Function, arrays: tuple[Any, ...]) -> None:
             )
 
 
-def _graph_consumers(root: Tensor) -> dict[int, int]:
-    """How many recorded edges point at each tensor that needs a gradient (iterative DFS)."""
+def _node(t: Tensor) -> Any:
+    """What a graph edge points at: the op that made t, or t itself when it is a leaf."""
+    return t._ctx if t._ctx is not None else t
+
+
+def _graph_consumers(root: Any) -> dict[int, int]:
+    """How many recorded edges point at each node that needs a gradient (iterative DFS)."""
     counts: dict[int, int] = {}
     stack, seen = [root], {id(root)}
     while stack:
-        fn = stack.pop()._ctx
-        if fn is None:
+        node = stack.pop()
+        if not isinstance(node, Function):
             continue
-        for parent, needed in zip(fn.parents, fn.needs_input_grad):
-            if not needed:
+        if node.saved is None:
+            raise RuntimeError(
+                f"backward: the graph through {node.name} was already freed by an earlier backward(); "
+                "compute the result again"
+            )
+        for parent in node.parents:
+            if parent is None:
                 continue
             counts[id(parent)] = counts.get(id(parent), 0) + 1
             if id(parent) not in seen:
@@ -135,36 +147,37 @@ def _run_backward(fn: Function, gy: Any) -> tuple[Any, ...]:
 def backward(root: Tensor, grad: Any = None) -> None:
     """Reverse-mode sweep from ``root`` in topological order (Kahn's algorithm).
 
+    Edges point at ops (or at leaf tensors), never at intermediate tensors, so an
+    intermediate array lives only as long as a user or an op's saved state holds it.
     Leaf tensors that require a gradient get it added to ``.grad``. Intermediate
-    gradients are dropped once consumed, and every node is released (saved arrays,
+    gradients are dropped once consumed, and every op is released (saved arrays,
     parent links) right after its backward ran, so the graph cannot be replayed.
     """
     if grad is None:
         if root.size != 1:
             raise ValueError(f"backward: needs a scalar or an explicit gradient, got shape {root.shape}")
         grad = get_array_module(root.data).ones_like(root.data)
-    consumers = _graph_consumers(root)
-    pending = {id(root): grad}
-    ready = [root]
+    start = _node(root)
+    consumers = _graph_consumers(start)
+    pending = {id(start): grad}
+    ready = [start]
     while ready:
-        tensor = ready.pop()
-        gy = pending.pop(id(tensor))
-        fn = tensor._ctx
-        if fn is None:
-            tensor._accumulate(gy)
+        node = ready.pop()
+        gy = pending.pop(id(node))
+        if not isinstance(node, Function):
+            node._accumulate(gy)
             continue
-        grads = _run_backward(fn, gy)
+        grads = _run_backward(node, gy)
         del gy
-        for parent, needed, g in zip(fn.parents, fn.needs_input_grad, grads):
-            if not needed:
+        for parent, g in zip(node.parents, grads):
+            if parent is None:
                 continue
             key = id(parent)
             if g is not None:
                 pending[key] = g if key not in pending else pending[key] + g
             consumers[key] -= 1
-            if consumers[key] == 0:
-                if key in pending:
-                    ready.append(parent)
+            if consumers[key] == 0 and key in pending:
+                ready.append(parent)
         del grads
-        fn.release()
-        tensor._ctx = None
+        node.release()
+    root._ctx = None
