@@ -3,6 +3,8 @@ device is present, on cupy (skipped with a reason otherwise); seeds are fixed.""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -23,3 +25,16 @@ def xp(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The worst relative error against TensorFlow over every compared array, when any ran."""
+    ref = sys.modules.get("tf_reference")
+    record = getattr(ref, "RECORD", None)
+    if record is None or not record.arrays:
+        return
+    terminalreporter.write_sep("-", "minigrad vs TensorFlow (float32)")
+    terminalreporter.write_line(
+        f"worst relative error against TensorFlow: {record.worst:.3g} (at {record.where}); "
+        f"{record.arrays} arrays compared over {record.cases} case runs (tolerance {ref.RTOL:g})"
+    )
