@@ -1,0 +1,108 @@
+"""Time one implementation at one size in this process and print one JSON line.
+
+    python -m benchmarks.worker --impl minigrad --size 256 --repeats 5
+
+Run by benchmarks/bench_cpu.py and bench_gpu.py, one process per (implementation, size), so
+that peak memory belongs to that run alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak_rss() -> bool:
+    """Make VmHWM start again from the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _build(args):
+    from benchmarks import workloads
+
+    if args.impl == "minigrad":
+        if args.backend == "numpy":
+            import minigrad
+
+            minigrad.backend.reuse_host_memory()  # as the CLI does
+        return workloads.minigrad_step(args.size, args.backend)
+    if args.impl == "torch":
+        import torch
+
+        if args.device == "cpu" and args.threads:
+            torch.set_num_threads(args.threads)
+        return workloads.torch_step(args.size, args.device)
+    if args.impl == "tf":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        return workloads.tf_step(args.size)
+    raise SystemExit(f"worker: unknown --impl {args.impl}")
+
+
+def _gpu_memory(args) -> dict:
+    if args.impl == "minigrad" and args.backend == "cupy":
+        import cupy
+
+        pool = cupy.get_default_memory_pool()
+        return {"gpu_pool_used_mb": pool.used_bytes() / 2**20, "gpu_pool_total_mb": pool.total_bytes() / 2**20}
+    if args.impl == "torch" and args.device == "cuda":
+        import torch
+
+        return {"gpu_peak_allocated_mb": torch.cuda.max_memory_allocated() / 2**20}
+    return {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--impl", required=True, choices=("minigrad", "torch", "tf"))
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    step = _build(args)
+    setup = time.perf_counter() - t0
+    hwm_reset = _reset_peak_rss()
+    base = _status_mb("VmRSS")
+    for _ in range(args.warmup):
+        step()
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    result = {
+        "impl": args.impl,
+        "size": args.size,
+        "backend": args.backend if args.impl == "minigrad" else args.device,
+        "times": times,
+        "setup_s": setup,
+        "rss_base_mb": base,
+        "rss_peak_mb": _status_mb("VmHWM"),
+        "rss_peak_is_window": hwm_reset,
+        "cpu_s": sum(os.times()[:2]),
+        **_gpu_memory(args),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""One style-transfer iteration, the same work in minigrad, PyTorch and TensorFlow.
+
+The work: VGG-19 forward to relu5_1 on a 1 x H x W x 3 float32 image, the seed's content
+(relu4_2) + style (relu1_1..relu5_1 Gram matrices) + total-variation losses at the default
+weights, backward to the image, one Adam step. The VGG weights are random with VGG-19's real
+shapes (the same arrays for every framework), so no download is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from vgg.losses import STYLE_LAYERS
+from vgg.model import BLOCK_CHANNELS, MEAN_PIXEL, VGG19_LAYERS, random_params
+
+DEEPEST = "relu5_1"
+CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, LEARNING_RATE = 5e0, 1e2, 1e2, 1e1
+
+
+def images(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Preprocessed content and style images and the initial noise, (1, size, size, 3) float32."""
+    rng = np.random.default_rng(seed)
+    content = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32) - MEAN_PIXEL
+    style = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32) - MEAN_PIXEL
+    noise = (rng.standard_normal((1, size, size, 3)) * 0.256).astype(np.float32)
+    return content, style, noise
+
+
+def flops(size: int) -> float:
+    """Multiply-adds x2 of the convolutions (forward + input gradient) and the Gram matrices."""
+    total, h, c_in = 0.0, size, 3
+    for name in VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]:
+        if name.startswith("pool"):
+            h = -(-h // 2)
+        elif name.startswith("conv"):
+            c_out = BLOCK_CHANNELS[int(name[4]) - 1]
+            total += 2 * (2 * 9 * c_in * c_out * h * h)
+            c_in = c_out
+        elif name in STYLE_LAYERS:
+            total += 2 * (2 * h * h * c_in * c_in)
+    return total
+
+
+def minigrad_step(size: int, backend: str = "numpy") -> Callable[[], None]:
+    """Our iteration, through the same Objective and Adam the stylize loop uses."""
+    import minigrad as mg
+    from vgg.losses import Objective
+    from vgg.model import VGG19
+
+    net = VGG19(random_params(0), MEAN_PIXEL, "max", backend)
+    content, style, noise = images(size)
+    objective = Objective(net, content, [style], [1.0], CONTENT_WEIGHT, 1.0, STYLE_WEIGHT, 1.0, TV_WEIGHT)
+    image = mg.Tensor(net.xp.asarray(noise), requires_grad=True)
+    adam = mg.optim.Adam([image], lr=LEARNING_RATE)
+
+    def step() -> None:
+        adam.zero_grad()
+        objective(image).total.backward()
+        adam.step()
+        mg.backend.synchronize(image.data)
+
+    return step
+
+
+def _torch_net(torch, device: str):
+    layers, params = [], random_params(0)
+    for name in VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]:
+        if name.startswith("conv"):
+            kernel, bias = params[name]
+            conv = torch.nn.Conv2d(kernel.shape[2], kernel.shape[3], 3, padding=1)
+            conv.weight.data = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+            conv.bias.data = torch.from_numpy(bias)
+            layers.append(conv)
+        elif name.startswith("relu"):
+            layers.append(torch.nn.ReLU())
+        else:
+            layers.append(torch.nn.MaxPool2d(2, 2, ceil_mode=True))
+    net = torch.nn.Sequential(*layers).to(device=device, memory_format=torch.channels_last)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def torch_step(size: int, device: str = "cpu") -> Callable[[], None]:
+    """The same iteration in PyTorch, channels-last (its fastest CPU layout)."""
+    import torch
+
+    net = _torch_net(torch, device)
+    names = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
+
+    def features(x):
+        out = {}
+        for name, layer in zip(names, net):
+            x = layer(x)
+            out[name] = x
+        return out
+
+    def gram(f):
+        _, c, h, w = f.shape
+        flat = f.permute(0, 2, 3, 1).reshape(h * w, c)
+        return flat.t() @ flat / (h * w * c)
+
+    def to_torch(a):
+        t = torch.from_numpy(a.transpose(0, 3, 1, 2).copy()).to(device)
+        return t.contiguous(memory_format=torch.channels_last)
+
+    content, style, noise = (to_torch(a) for a in images(size))
+    with torch.no_grad():
+        target = features(content)["relu4_2"]
+        style_f = features(style)
+        grams = {n: gram(style_f[n]) for n in STYLE_LAYERS}
+        del style_f
+    image = noise.clone().requires_grad_(True)
+    adam = torch.optim.Adam([image], lr=LEARNING_RATE, eps=1e-8)
+
+    def loss_of(x):
+        f = features(x)
+        content_loss = CONTENT_WEIGHT * torch.sum((f["relu4_2"] - target) ** 2) / target.numel()
+        style_loss = sum(STYLE_WEIGHT * torch.sum((gram(f[n]) - g) ** 2) / g.numel() for n, g in grams.items())
+        dy, dx = x[:, :, 1:] - x[:, :, :-1], x[:, :, :, 1:] - x[:, :, :, :-1]
+        tv = TV_WEIGHT * (torch.sum(dy**2) / dy.numel() + torch.sum(dx**2) / dx.numel())
+        return content_loss + style_loss + tv
+
+    def step() -> None:
+        adam.zero_grad(set_to_none=True)
+        loss_of(image).backward()
+        adam.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    return step
+
+
+def tf_step(size: int) -> Callable[[], None]:
+    """The same iteration in TensorFlow, as one tf.function."""
+    import tensorflow as tf
+
+    params = {n: (tf.constant(k), tf.constant(b)) for n, (k, b) in random_params(0).items()}
+    names = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
+
+    def features(x):
+        out = {}
+        for name in names:
+            if name.startswith("conv"):
+                x = tf.nn.bias_add(tf.nn.conv2d(x, params[name][0], 1, "SAME"), params[name][1])
+            elif name.startswith("relu"):
+                x = tf.nn.relu(x)
+            else:
+                x = tf.nn.max_pool2d(x, 2, 2, "SAME")
+            out[name] = x
+        return out
+
+    def gram(f):
+        _, h, w, c = f.shape
+        flat = tf.reshape(f, (h * w, c))
+        return tf.matmul(flat, flat, transpose_a=True) / (h * w * c)
+
+    content, style, noise = images(size)
+    target = features(tf.constant(content))["relu4_2"]
+    grams = {n: gram(v) for n, v in features(tf.constant(style)).items() if n in STYLE_LAYERS}
+    image = tf.Variable(noise)
+    adam = tf.keras.optimizers.Adam(LEARNING_RATE, epsilon=1e-8)
+
+    @tf.function
+    def train() -> None:
+        with tf.GradientTape() as tape:
+            f = features(image)
+            loss = CONTENT_WEIGHT * 2 * tf.nn.l2_loss(f["relu4_2"] - target) / tf.cast(tf.size(target), tf.float32)
+            for n, g in grams.items():
+                loss += STYLE_WEIGHT * 2 * tf.nn.l2_loss(gram(f[n]) - g) / float(g.shape[0] * g.shape[1])
+            dy, dx = image[:, 1:] - image[:, :-1], image[:, :, 1:] - image[:, :, :-1]
+            loss += (
+                TV_WEIGHT
+                * 2
+                * (tf.nn.l2_loss(dy) / float(np.prod(dy.shape)) + tf.nn.l2_loss(dx) / float(np.prod(dx.shape)))
+            )
+        adam.apply_gradients([(tape.gradient(loss, image), image)])
+
+    return train
