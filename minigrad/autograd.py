@@ -180,4 +180,4 @@ def backward(root: Tensor, grad: Any = None) -> None:
                 ready.append(parent)
         del grads
         node.release()
-    root._ctx = None
+    # root._ctx stays: it is released now, so a second backward() from root raises, not no-ops

@@ -36,15 +36,18 @@ def recursion_limit(limit: int) -> Iterator[None]:
 
 
 def graph_nodes(root: mg.Tensor) -> list[mg.Function]:
-    """Every Function reachable from root (an explicit stack: the graph may be deep)."""
+    """Every Function reachable from root (an explicit stack: the graph may be deep).
+
+    A parent link may be an op, a tensor (whose ``_ctx`` is its op, None for a leaf) or None."""
     nodes, stack, seen = [], [root], set()
     while stack:
-        fn = stack.pop()._ctx
+        item = stack.pop()
+        fn = item if isinstance(item, mg.Function) else getattr(item, "_ctx", None)
         if fn is None or id(fn) in seen:
             continue
         seen.add(id(fn))
         nodes.append(fn)
-        stack.extend(fn.parents)
+        stack.extend(p for p in fn.parents if p is not None)
     return nodes
 
 
@@ -196,8 +199,22 @@ def test_saved_buffers_are_released_after_backward(xp, rng) -> None:
     for fn in nodes:
         assert fn.saved is None, f"{fn.name} still holds its saved arrays"
         assert fn.parents == (), f"{fn.name} still links to its inputs"
-    assert loss._ctx is None and h._ctx is None and h.grad is None
+    assert h.grad is None, "an intermediate's gradient is dropped once consumed"
     assert x.grad is not None and w.grad is not None
+
+
+def test_a_second_backward_through_a_freed_graph_raises(xp, rng) -> None:
+    x = tensor(xp, rng.standard_normal((1, 5, 6, 2)), requires_grad=True)
+    w = tensor(xp, rng.standard_normal((3, 3, 2, 2)), requires_grad=True)
+    h = mg.relu(mg.conv2d(x, w))
+    loss = mg.l2_loss(h)
+    loss.backward()
+    first = to_numpy(x.grad).copy()
+    with pytest.raises(RuntimeError, match="backward"):
+        loss.backward()  # nothing was saved any more: an error, not a silent no-op
+    with pytest.raises(RuntimeError, match="backward"):
+        (h * 2.0).sum().backward()  # a new graph on top of a freed intermediate
+    np.testing.assert_array_equal(to_numpy(x.grad), first)
 
 
 # ---- the package never imports cupy by itself ---------------------------------------
