@@ -160,12 +160,14 @@ def backward(root: Tensor, grad: Any = None) -> None:
     start = _node(root)
     consumers = _graph_consumers(start)
     pending = {id(start): grad}
-    ready = [start]
+    ready, handed = [start], set()
     while ready:
         node = ready.pop()
         gy = pending.pop(id(node))
         if not isinstance(node, Function):
-            node._accumulate(gy)
+            # an op may hand one array to several inputs (x + y): give each leaf its own
+            node._accumulate(gy.copy() if id(gy) in handed else gy)
+            handed.add(id(gy))
             continue
         grads = _run_backward(node, gy)
         del gy

@@ -248,3 +248,26 @@ def test_minigrad_does_not_import_cupy(xp, tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_leaves_get_their_own_gradient_arrays(xp, rng) -> None:
+    x = tensor(xp, rng.standard_normal((3, 4)), requires_grad=True)
+    y = tensor(xp, rng.standard_normal((3, 4)), requires_grad=True)
+    (x + y).sum().backward()
+    assert x.grad is not y.grad
+    x.grad *= 0
+    np.testing.assert_array_equal(to_numpy(y.grad), np.ones((3, 4)))
+
+
+def test_intermediate_arrays_are_freed_when_nothing_holds_them() -> None:
+    import gc
+    import weakref
+
+    x = mg.Tensor(np.random.default_rng(0).standard_normal((1, 6, 6, 2)), requires_grad=True)
+    pre = mg.conv2d(x, mg.Tensor(np.ones((3, 3, 2, 2))))
+    ref = weakref.ref(pre.data)
+    out = mg.relu(pre)
+    del pre
+    gc.collect()
+    assert ref() is None, "the graph keeps the conv output alive although relu saves only its own output"
+    out.sum().backward()
