@@ -137,6 +137,21 @@ def _network(network: VGG19 | str | os.PathLike, config: StyleConfig) -> VGG19:
     return load_vgg19(network, pooling=config.pooling, backend=config.backend)
 
 
+def make_objective(net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray], config: StyleConfig) -> Objective:
+    """The loss of the config's settings, with targets from RGB 0..255 content and style images."""
+    return Objective(
+        net,
+        images.preprocess(content, net.mean_pixel, net.dtype)[None],
+        [images.preprocess(s, net.mean_pixel, net.dtype)[None] for s in styles],
+        config.blend_weights(len(styles)),
+        config.content_weight,
+        config.content_weight_blend,
+        config.style_weight,
+        config.style_layer_weight_exp,
+        config.tv_weight,
+    )
+
+
 def stylize(
     network: VGG19 | str | os.PathLike,
     content: np.ndarray,
@@ -157,17 +172,7 @@ def stylize(
     config = dataclasses.replace(config or StyleConfig(), **settings)
     config.validate(len(styles))
     net = _network(network, config)
-    objective = Objective(
-        net,
-        images.preprocess(content, net.mean_pixel, net.dtype)[None],
-        [images.preprocess(s, net.mean_pixel, net.dtype)[None] for s in styles],
-        config.blend_weights(len(styles)),
-        config.content_weight,
-        config.content_weight_blend,
-        config.style_weight,
-        config.style_layer_weight_exp,
-        config.tv_weight,
-    )
+    objective = make_objective(net, content, styles, config)
     x0 = initial_image(content, initial, net.mean_pixel, config, net.dtype)
     image = mg.Tensor(net.xp.asarray(x0), requires_grad=True)
 
@@ -195,8 +200,21 @@ class _Tracker:
         return self.best
 
 
+def _quiet() -> Any:
+    """numpy's overflow warnings off: a non-finite loss is reported by the loop itself, in one line."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
+def _step(losses: Losses, adam: mg.optim.Adam) -> None:
+    with _quiet():
+        losses.total.backward()
+        adam.step()
+    adam.zero_grad()
+
+
 def _evaluate(objective: Objective, image: mg.Tensor, i: int, tracker: _Tracker, finish: Any) -> Losses:
-    losses = objective(image)
+    with _quiet():
+        losses = objective(image)
     total = losses.total.item()
     if not math.isfinite(total):
         where = "for the initial image" if i < 0 else f"after iteration {i + 1}"
@@ -218,9 +236,7 @@ def _optimize(
             reporter.iteration(i, n)
             if last or config.is_print(i):
                 reporter.losses(losses.values())
-            losses.total.backward()
-            adam.step()
-            adam.zero_grad()
+            _step(losses, adam)
             # the next step's forward pass is also this step's checkpoint evaluation
             if last:
                 with mg.no_grad():
