@@ -17,6 +17,7 @@ from minigrad import backend as mg_backend
 from vgg import images, losses
 from vgg.errors import ConfigError, LossNotFiniteError
 from vgg.matconvnet import load_vgg19
+from vgg.progress import Reporter
 from vgg.stylize import StyleConfig, initial_image, make_objective, stylize
 
 RTOL = 1e-4
@@ -295,3 +296,30 @@ def test_runs_on_each_backend(net, scene, xp):
     content, styles = scene
     run = list(stylize(net, content, styles[:1], iterations=2, seed=1, backend=backend_name(xp), stream=io.StringIO()))
     assert run[-1][1].shape == (16, 20, 3) and isinstance(run[-1][1], np.ndarray)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_status_on_a_terminal_is_erased_before_the_originals_lines():
+    ticks = iter(range(100))
+    stream = _Terminal()
+    reporter = Reporter(stream, "auto", clock=lambda: float(next(ticks)) * 30)
+    for i in range(3):
+        reporter.iteration(i, 3)
+        if i == 2:
+            reporter.losses({"content": 1.5, "style": 2e8, "tv": 3.0, "total": 2.00000045e8})
+        reporter.status(i, 3)
+    reporter.close()
+    text = stream.getvalue()
+    assert "1/3, 30 sec elapsed, 1 min 0 sec remaining" in text  # 30 s a step, 2 steps left after the first
+    visible = re.sub(r"\r\x1b\[K|\r\[[#.]+\][^\r]*\x1b\[K", "", text)  # what stays on screen
+    assert visible == (
+        "Iteration 1/3\nIteration 2/3\nIteration 3/3\n"
+        "  content loss: 1.5\n    style loss: 2e+08\n       tv loss: 3\n    total loss: 2e+08\n"
+    )
+    plain = io.StringIO()
+    Reporter(plain, "auto").status(0, 3)
+    assert plain.getvalue() == ""  # not a terminal: the original's lines only

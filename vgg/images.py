@@ -29,7 +29,7 @@ def _open(path: str | os.PathLike) -> Image.Image:
     except PermissionError as exc:
         raise ImageError(f"{name}: cannot be read ({exc.strerror})") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image format Pillow can read") from None
+        raise ImageError(f"{name}: not an image format Pillow can read (unknown format or damaged header)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
 

@@ -79,7 +79,8 @@ class Reporter:
         recent = self.durations[-10:]
         remaining = sum(recent) / len(recent) * (n - i - 1)
         done = (i + 1) * 20 // n
-        text = f"[{'#' * done}{'.' * (20 - done)}] {i + 1}/{n}, {hms(now - (self.start or now))} elapsed, "
+        elapsed = now - (self.start if self.start is not None else now)
+        text = f"[{'#' * done}{'.' * (20 - done)}] {i + 1}/{n}, {hms(elapsed)} elapsed, "
         text += f"{hms(remaining)} remaining"
         if self.tty:
             self._write("\r" + text + "\x1b[K")

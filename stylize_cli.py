@@ -1,0 +1,201 @@
+"""The command line: flags -> StyleConfig -> the stylize loop (vgg.stylize).
+
+Every flag of the original keeps its name and default. Bad input ends with one line,
+`stylize: error: ...`, on stderr and exit status 2; a loss that becomes NaN or infinite saves the
+best finite image to --output and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from minigrad import backend as mg_backend
+from vgg import images
+from vgg.errors import ConfigError, LossNotFiniteError, NetworkFileError, StyleError
+from vgg.matconvnet import URL, load_vgg19
+from vgg.model import POOLINGS
+from vgg.progress import MODES
+from vgg.stylize import StyleConfig, stylize
+
+PROG = "stylize"
+DEFAULTS = StyleConfig()
+NETWORK = "imagenet-vgg-verydeep-19.mat"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see --help)\n")
+
+
+def _add_original_flags(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
+    p.add_argument("--content", required=True, metavar="CONTENT", help="content image")
+    p.add_argument("--styles", required=True, nargs="+", metavar="STYLE", help="one or more style images")
+    p.add_argument("--output", required=True, metavar="OUTPUT", help="output image (its extension names the format)")
+    p.add_argument("--checkpoint-output", metavar="OUTPUT", help="checkpoint file name, must contain %%s")
+    p.add_argument("--iterations", type=int, default=d.iterations, help="iterations (default %(default)s)")
+    p.add_argument("--width", type=int, help="resize the content image to this width")
+    p.add_argument("--style-scales", type=float, nargs="+", metavar="STYLE_SCALE", help="one scale per style")
+    p.add_argument("--network", default=NETWORK, metavar="VGG_PATH", help="VGG-19 .mat (default %(default)s)")
+    p.add_argument("--content-weight", type=float, default=d.content_weight, help="(default %(default)s)")
+    p.add_argument("--style-weight", type=float, default=d.style_weight, help="(default %(default)s)")
+    p.add_argument("--style-blend-weights", type=float, nargs="+", metavar="STYLE_BLEND_WEIGHT")
+    p.add_argument("--tv-weight", type=float, default=d.tv_weight, help="(default %(default)s)")
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate, help="(default %(default)s)")
+    p.add_argument("--initial", metavar="INITIAL", help="initial image (default: Gaussian noise)")
+    p.add_argument("--print-iterations", type=int, help="print the losses every N iterations")
+    p.add_argument("--checkpoint-iterations", type=int, help="save a checkpoint every N iterations")
+
+
+def _add_later_flags(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
+    p.add_argument(
+        "--content-weight-blend",
+        type=float,
+        default=d.content_weight_blend,
+        help="content layers: relu4_2 * blend + relu5_2 * (1 - blend) (default %(default)s)",
+    )
+    p.add_argument(
+        "--style-layer-weight-exp",
+        type=float,
+        default=d.style_layer_weight_exp,
+        help="weight(next style layer) = exp * weight(layer), normalised to mean 1 (default %(default)s)",
+    )
+    p.add_argument("--preserve-colors", action="store_true", help="keep the content's colours (luminance transfer)")
+    p.add_argument("--pooling", choices=POOLINGS, default=d.pooling, help="(default %(default)s)")
+    p.add_argument(
+        "--initial-noiseblend",
+        type=float,
+        help="share of noise blended into the initial image (or the content image) (default 1 without "
+        "--initial, 0 with it)",
+    )
+    p.add_argument("--beta1", type=float, default=d.beta1, help="Adam beta1 (default %(default)s)")
+    p.add_argument("--beta2", type=float, default=d.beta2, help="Adam beta2 (default %(default)s)")
+    p.add_argument("--epsilon", "--eps", type=float, default=d.epsilon, help="Adam epsilon (default %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def _add_our_flags(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
+    p.add_argument("--backend", choices=mg_backend.BACKENDS, default=d.backend, help="(default %(default)s)")
+    p.add_argument("--seed", type=int, help="seed of the initial noise (default: unseeded)")
+    p.add_argument(
+        "--progress",
+        choices=MODES,
+        default=d.progress,
+        help="elapsed/remaining time display: auto shows it on a terminal only (default %(default)s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Neural style transfer (Gatys et al.) on minigrad.")
+    _add_original_flags(p)
+    _add_later_flags(p)
+    _add_our_flags(p)
+    return p
+
+
+def config_from(args: argparse.Namespace) -> StyleConfig:
+    fields = {f for f in StyleConfig.__dataclass_fields__ if hasattr(args, f)}
+    return StyleConfig(**{f: getattr(args, f) for f in fields})
+
+
+def checkpoint_names(args: argparse.Namespace) -> list[str]:
+    """Every checkpoint file the run will write (0-based iterations; the last one is --output)."""
+    if not args.checkpoint_output:
+        return []
+    steps = range(0, args.iterations - 1, args.checkpoint_iterations)
+    return [args.checkpoint_output % i for i in steps]
+
+
+def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
+    """Everything that can be checked before any image or network is read."""
+    config.validate(len(args.styles))
+    if args.width is not None and args.width <= 0:
+        raise ConfigError(f"--width must be positive, got {args.width}")
+    if args.style_scales is not None and len(args.style_scales) != len(args.styles):
+        raise ConfigError(f"{len(args.style_scales)} style scales for {len(args.styles)} styles")
+    if args.style_scales is not None and min(args.style_scales) <= 0:
+        raise ConfigError("style scales must be positive")
+    if (args.checkpoint_output is None) != (args.checkpoint_iterations is None):
+        raise ConfigError("use both --checkpoint-output and --checkpoint-iterations, or neither")
+    if args.checkpoint_output is not None:
+        _check_pattern(args.checkpoint_output)
+    mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
+    for name in [args.output, *checkpoint_names(args)]:
+        images.check_output(name, args.overwrite)
+    if not os.path.isfile(args.network):
+        raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
+
+
+def _check_pattern(pattern: str) -> None:
+    try:
+        ok = "%s" in pattern and (pattern % 0) != (pattern % 1)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"--checkpoint-output must contain %s (once, with no other %), got {pattern!r}")
+
+
+def read_images(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
+    content = images.load_image(args.content)
+    if args.width is not None:
+        content = images.resize_to_width(content, args.width)
+    scales = args.style_scales or [1.0] * len(args.styles)
+    styles = [images.scale_style(images.load_image(p), content.shape[1], s) for p, s in zip(args.styles, scales)]
+    initial = images.load_image(args.initial) if args.initial else None
+    return content, styles, initial
+
+
+def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net = load_vgg19(args.network, pooling=config.pooling, backend=config.backend)
+    for w in caught:
+        print(f"{PROG}: warning: {w.message}", file=sys.stderr)
+    return net
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    check_args(args, config)
+    content, styles, initial = read_images(args)
+    net = load_network(args, config)
+    try:
+        for iteration, image in stylize(net, content, styles, initial, config):
+            images.save_image(args.output if iteration is None else args.checkpoint_output % iteration, image)
+    except LossNotFiniteError as exc:
+        if exc.image is None:
+            print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)
+        else:
+            images.save_image(args.output, exc.image)
+            print(
+                f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {args.output}",
+                file=sys.stderr,
+            )
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(build_parser().parse_args(argv))
+    except SystemExit as exc:  # --help, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    except (StyleError, mg_backend.BackendError, OSError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""stylize_cli.py end to end on tiny images, and every bad input: one line, non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from synthetic_vgg import sample_image, write_vgg19_mat
+
+import stylize_cli
+from minigrad import backend as mg_backend
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    write_vgg19_mat(root / "vgg.mat", "old")
+    Image.fromarray(sample_image(16, 20, seed=1).astype(np.uint8)).save(root / "content.png")
+    Image.fromarray(sample_image(30, 24, seed=2).astype(np.uint8)).convert("L").save(root / "style.png")
+    Image.fromarray(sample_image(20, 20, seed=3).astype(np.uint8)).convert("P").save(root / "style2.gif")
+    return root
+
+
+def args_for(files, out, *extra):
+    return [
+        "--content",
+        str(files / "content.png"),
+        "--styles",
+        str(files / "style.png"),
+        "--output",
+        str(out),
+        "--network",
+        str(files / "vgg.mat"),
+        "--iterations",
+        "3",
+        *extra,
+    ]
+
+
+def run(capsys, argv):
+    code = stylize_cli.main(argv)
+    return code, capsys.readouterr().err
+
+
+def test_end_to_end(files, tmp_path, capsys):
+    out = tmp_path / "out.jpg"
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run(capsys, args_for(files, out, "--print-iterations", "2", "--seed", "1", *extra))
+    assert code == 0, err
+    with Image.open(out) as img:
+        assert img.format == "JPEG" and img.mode == "RGB" and img.size == (20, 16)
+    assert sorted(os.listdir(tmp_path)) == ["ck0.png", "ck1.png", "out.jpg"]
+    lines = err.splitlines()
+    assert lines[0].startswith("stylize: warning: ") and "MD5" in lines[0]  # our synthetic file
+    assert [x for x in lines if x.startswith("Iteration")] == ["Iteration 1/3", "Iteration 2/3", "Iteration 3/3"]
+    assert (
+        len(
+            re.findall(
+                r"^ {2}content loss: \S+\n {4}style loss: \S+\n {7}tv loss: \S+\n {4}total loss: \S+$", err, re.M
+            )
+        )
+        == 2
+    )
+    assert "Traceback" not in err
+
+
+def test_width_styles_initial_and_new_flags(files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    extra = [
+        "--width",
+        "10",
+        "--styles",
+        str(files / "style.png"),
+        str(files / "style2.gif"),
+        "--style-scales",
+        "1.0",
+        "0.5",
+        "--style-blend-weights",
+        "2",
+        "1",
+        "--initial",
+        str(files / "content.png"),
+        "--initial-noiseblend",
+        "0.3",
+        "--seed",
+        "2",
+        "--pooling",
+        "avg",
+        "--content-weight-blend",
+        "0.5",
+        "--style-layer-weight-exp",
+        "1.5",
+        "--preserve-colors",
+        "--beta1",
+        "0.8",
+        "--beta2",
+        "0.99",
+        "--epsilon",
+        "1e-6",
+        "--learning-rate",
+        "2",
+        "--progress",
+        "always",
+    ]
+    code, err = run(capsys, args_for(files, out, *extra))
+    assert code == 0, err
+    with Image.open(out) as img:
+        assert img.size == (10, 8)  # floor(16 / 20 * 10)
+    assert "elapsed" in err and "remaining" in err
+    assert [x for x in err.splitlines() if x.startswith("Iteration")] == [f"Iteration {i}/3" for i in (1, 2, 3)]
+
+
+def test_seed_makes_runs_identical_and_overwrite_replaces(files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    assert run(capsys, args_for(files, out, "--seed", "4"))[0] == 0
+    first = np.asarray(Image.open(out))
+    code, err = run(capsys, args_for(files, out, "--seed", "4"))
+    assert code == 2 and "--overwrite" in err
+    assert run(capsys, args_for(files, out, "--seed", "4", "--overwrite"))[0] == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), first)
+
+
+def test_nan_loss_saves_the_best_finite_image(files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, err = run(capsys, args_for(files, out, "--initial", str(files / "content.png"), "--learning-rate", "1e38"))
+    assert code == 1
+    assert [x for x in err.splitlines() if x.startswith("stylize: error")] == [
+        x for x in err.splitlines() if "loss became" in x
+    ]
+    assert "saved the best finite image" in err and out.exists()
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(files / "content.png")))
+
+
+def _bad_cases(files, tmp):
+    corrupt = tmp / "corrupt.png"
+    Image.fromarray(sample_image(40, 40).astype(np.uint8)).save(corrupt)
+    corrupt.write_bytes(corrupt.read_bytes()[:200])
+    not_mat = tmp / "not.mat"
+    not_mat.write_text("hello")
+    (tmp / "exists.png").write_bytes(b"")
+    content = str(files / "content.png")
+    return {
+        "missing content": (["--content", str(tmp / "nope.png")], "nope.png: no such file"),
+        "corrupt style": (["--styles", str(corrupt)], "corrupt.png: corrupt or truncated"),
+        "style not an image": (["--styles", str(not_mat)], "not an image format"),
+        "missing initial": (["--initial", str(tmp / "nope.jpg")], "nope.jpg: no such file"),
+        "missing network": (["--network", str(tmp / "nope.mat")], "does not exist"),
+        "invalid network": (["--network", str(not_mat)], "not a MATLAB .mat file"),
+        "network is an image": (["--network", content], "not a MATLAB .mat file"),
+        "checkpoint without %s": (["--checkpoint-output", "x.png", "--checkpoint-iterations", "1"], "%s"),
+        "checkpoint %d": (["--checkpoint-output", "x%d.png", "--checkpoint-iterations", "1"], "%s"),
+        "checkpoint half": (["--checkpoint-iterations", "1"], "both --checkpoint-output"),
+        "zero iterations": (["--iterations", "0"], "iterations must be positive"),
+        "negative iterations": (["--iterations", "-3"], "iterations must be positive"),
+        "zero width": (["--width", "0"], "--width must be positive"),
+        "negative width": (["--width", "-5"], "--width must be positive"),
+        "blend count": (["--style-blend-weights", "1", "2"], "2 style blend weights for 1 styles"),
+        "scale count": (["--style-scales", "1", "2"], "2 style scales for 1 styles"),
+        "unknown backend": (["--backend", "tpu"], "--backend"),
+        "unknown pooling": (["--pooling", "min"], "--pooling"),
+        "not a number": (["--iterations", "ten"], "--iterations"),
+        "missing required": (["--output"], "--output"),
+        "existing output": (["--output", str(tmp / "exists.png")], "already exists; pass --overwrite"),
+        "output directory": (["--output", str(tmp / "no" / "o.png")], "does not exist"),
+        "output extension": (["--output", str(tmp / "o.weird")], "names no image format"),
+        "noiseblend range": (["--initial-noiseblend", "2"], "initial_noiseblend"),
+        "style weights all zero": (["--style-blend-weights", "0"], "not all 0"),
+    }
+
+
+BAD = [
+    "missing content",
+    "corrupt style",
+    "style not an image",
+    "missing initial",
+    "missing network",
+    "invalid network",
+    "network is an image",
+    "checkpoint without %s",
+    "checkpoint %d",
+    "checkpoint half",
+    "zero iterations",
+    "negative iterations",
+    "zero width",
+    "negative width",
+    "blend count",
+    "scale count",
+    "unknown backend",
+    "unknown pooling",
+    "not a number",
+    "missing required",
+    "existing output",
+    "output directory",
+    "output extension",
+    "noiseblend range",
+    "style weights all zero",
+]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_and_exit_2(files, tmp_path, capsys, case):
+    cases = _bad_cases(files, tmp_path)
+    extra, expected = cases[case]
+    argv = args_for(files, tmp_path / "o.png") + extra
+    if case == "missing required":
+        argv = ["--content", "c.png", "--styles", "s.png"]
+    code, err = run(capsys, argv)
+    assert code == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("stylize: error: ") and expected in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_cupy_without_cuda_is_one_line(files, tmp_path, capsys):
+    if mg_backend.cuda_available():
+        pytest.skip("a CUDA device is present")
+    code, err = run(capsys, args_for(files, tmp_path / "o.png", "--backend", "cupy"))
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("stylize: error: backend 'cupy'")
+
+
+def test_output_is_checked_before_any_computation(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(stylize_cli, "load_network", lambda *a: pytest.fail("network loaded before the check"))
+    monkeypatch.setattr(stylize_cli.images, "load_image", lambda *a: pytest.fail("image read before the check"))
+    code, err = run(capsys, args_for(files, tmp_path / "missing" / "o.png"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_help_lists_every_flag_with_defaults(capsys):
+    assert stylize_cli.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in (
+        "--content",
+        "--styles",
+        "--output",
+        "--checkpoint-output",
+        "--iterations",
+        "--width",
+        "--style-scales",
+        "--network",
+        "--content-weight",
+        "--style-weight",
+        "--style-blend-weights",
+        "--tv-weight",
+        "--learning-rate",
+        "--initial",
+        "--print-iterations",
+        "--checkpoint-iterations",
+        "--content-weight-blend",
+        "--style-layer-weight-exp",
+        "--preserve-colors",
+        "--pooling",
+        "--initial-noiseblend",
+        "--beta1",
+        "--beta2",
+        "--epsilon",
+        "--overwrite",
+        "--backend",
+        "--seed",
+    ):
+        assert flag in text, flag
+    parser = stylize_cli.build_parser()
+    defaults = vars(parser.parse_args(["--content", "c", "--styles", "s", "--output", "o"]))
+    assert defaults["iterations"] == 100 and defaults["content_weight"] == 5.0 and defaults["style_weight"] == 100.0
+    assert defaults["tv_weight"] == 100.0 and defaults["learning_rate"] == 10.0
+    assert defaults["network"] == "imagenet-vgg-verydeep-19.mat" and defaults["backend"] == "numpy"
+    assert defaults["pooling"] == "max" and defaults["content_weight_blend"] == 1.0
+    assert defaults["beta1"] == 0.9 and defaults["beta2"] == 0.999 and defaults["epsilon"] == 1e-8
+
+
+def test_as_a_program(files, tmp_path):
+    out = tmp_path / "o.png"
+    argv = [sys.executable, os.path.join(ROOT, "stylize_cli.py"), *args_for(files, out, "--iterations", "1")]
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.exists()
+    bad = subprocess.run(
+        [*argv, "--width", "0"], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "Traceback" not in bad.stderr
