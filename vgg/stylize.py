@@ -55,7 +55,7 @@ class StyleConfig:
 
     def validate(self, n_styles: int) -> None:
         """ConfigError (one line) for a setting out of range or not matching the styles."""
-        problems = [p for p in _problems(self, n_styles) if p]
+        problems = _problems(self, n_styles)
         if problems:
             raise ConfigError(problems[0])
 
@@ -79,33 +79,27 @@ class StyleConfig:
         return bool(self.print_iterations) and i % self.print_iterations == 0
 
 
-def _positive(name: str, value: float | None, optional: bool = False) -> str:
-    if value is None and optional:
-        return ""
-    return "" if value is not None and value > 0 else f"{name} must be positive, got {value}"
-
-
 def _problems(c: StyleConfig, n_styles: int) -> list[str]:
     blend = c.style_blend_weights
-    return [
-        "" if n_styles >= 1 else "at least one style image is needed",
-        _positive("iterations", c.iterations),
-        _positive("print_iterations", c.print_iterations, optional=True),
-        _positive("checkpoint_iterations", c.checkpoint_iterations, optional=True),
-        _positive("learning_rate", c.learning_rate),
-        "" if blend is None or len(blend) == n_styles else f"{len(blend)} style blend weights for {n_styles} styles",
-        "" if blend is None or (min(blend) >= 0 and sum(blend) > 0) else "style blend weights must be >= 0, not all 0",
-        ""
-        if c.style_layer_weight_exp > 0
-        else f"style_layer_weight_exp must be positive, got {c.style_layer_weight_exp}",
-        "" if 0 <= c.beta1 < 1 and 0 <= c.beta2 < 1 else f"beta1, beta2 must be in [0, 1), got {c.beta1}, {c.beta2}",
-        "" if c.epsilon >= 0 else f"epsilon must be >= 0, got {c.epsilon}",
-        ""
-        if c.initial_noiseblend is None or 0 <= c.initial_noiseblend <= 1
-        else "initial_noiseblend must be in [0, 1]",
-        "" if c.pooling in POOLINGS else f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}",
-        "" if c.progress in MODES else f"progress must be one of {', '.join(MODES)}, got {c.progress!r}",
+    optional = (("print_iterations", c.print_iterations), ("checkpoint_iterations", c.checkpoint_iterations))
+    checks = [
+        (n_styles >= 1, "at least one style image is needed"),
+        (c.iterations > 0, f"iterations must be positive, got {c.iterations}"),
+        *((v is None or v > 0, f"{name} must be positive, got {v}") for name, v in optional),
+        (c.learning_rate > 0, f"learning_rate must be positive, got {c.learning_rate}"),
+        (blend is None or len(blend) == n_styles, f"{len(blend or [])} style blend weights for {n_styles} styles"),
+        (
+            blend is None or (len(blend) > 0 and min(blend) >= 0 and sum(blend) > 0),
+            "style blend weights must be >= 0, not all 0",
+        ),
+        (c.style_layer_weight_exp > 0, f"style_layer_weight_exp must be positive, got {c.style_layer_weight_exp}"),
+        (0 <= c.beta1 < 1 and 0 <= c.beta2 < 1, f"beta1 and beta2 must be in [0, 1), got {c.beta1}, {c.beta2}"),
+        (c.epsilon >= 0, f"epsilon must be >= 0, got {c.epsilon}"),
+        (c.initial_noiseblend is None or 0 <= c.initial_noiseblend <= 1, "initial_noiseblend must be in [0, 1]"),
+        (c.pooling in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}"),
+        (c.progress in MODES, f"progress must be one of {', '.join(MODES)}, got {c.progress!r}"),
     ]
+    return [message for ok, message in checks if not ok]
 
 
 def initial_image(
