@@ -10,7 +10,6 @@ seeded noise (the default start), with a checkpoint at every iteration.
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import tf_vgg_reference as ref  # noqa: E402
 from synthetic_vgg import sample_image, write_vgg19_mat  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from vgg import images, load_vgg19, stylize  # noqa: E402
+from vgg import images, load_vgg19  # noqa: E402
 from vgg.stylize import StyleConfig, initial_image, make_objective  # noqa: E402
 
 
@@ -42,27 +41,10 @@ def loss_and_gradient(path, net, content, style, x0) -> tuple[float, float]:
 
 
 def adam(path, net, content, style, x0, iterations) -> tuple[float, float]:
-    init = images.unprocess(x0[0], net.mean_pixel)
-    x0 = images.preprocess(init, net.mean_pixel)[None]
-    stream = io.StringIO()
-    run = list(
-        stylize(
-            net,
-            content,
-            [style],
-            init,
-            iterations=iterations,
-            checkpoint_iterations=1,
-            stream=stream,
-            print_iterations=1,
-        )
-    )
-    pre = [images.preprocess(a, net.mean_pixel)[None] for a in (content, style)]
-    theirs = ref.adam_run(path, pre[0], [pre[1]], x0, iterations, checkpoint_iterations=1)
-    printed = [float(line.split(":")[1]) for line in stream.getvalue().splitlines() if "total loss" in line]
-    worst_loss = max(rel(p, t["total"]) for p, t in zip(printed, theirs["losses"]))  # %g: 6 digits
-    worst_image = max(rel(images.preprocess(a, net.mean_pixel)[None], b) for (_, a), (_, b) in zip(run, theirs["best"]))
-    return worst_loss, worst_image
+    ours, printed, theirs = ref.run_both(path, net, content, style, x0, iterations)
+    worst_loss = max(rel(p["total"], t["total"]) for p, t in zip(printed, theirs["losses"]))  # %g: 6 digits
+    pre = [images.preprocess(image, net.mean_pixel)[None] for _, image in ours]
+    return worst_loss, max(rel(a, b) for a, (_, b) in zip(pre, theirs["best"]))
 
 
 def main(iterations: int = 5, networks: int = 6) -> None:

@@ -21,7 +21,6 @@ from vgg.progress import Reporter
 from vgg.stylize import StyleConfig, initial_image, make_objective, stylize
 
 RTOL = 1e-4
-LOSS_LINE = re.compile(r"^ {2}content loss: \S+\n {4}style loss: \S+\n {7}tv loss: \S+\n {4}total loss: \S+$", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +52,6 @@ def pre(net, image):
 
 def backend_name(xp):
     return "numpy" if xp is np else "cupy"
-
-
-def printed_losses(text):
-    """Every group of four loss lines, as dicts of floats."""
-    groups = []
-    for block in LOSS_LINE.findall(text):
-        values = [float(line.split(":")[1]) for line in block.splitlines()]
-        groups.append(dict(zip(("content", "style", "tv", "total"), values)))
-    return groups
 
 
 # ---- losses and gradient against TensorFlow ---------------------------------------------------------
@@ -104,30 +94,6 @@ def test_default_weights_are_the_seeds():
 # ---- the loop against tf.compat.v1.train.AdamOptimizer -------------------------------------------
 
 
-def _run_both(mat, net, content, style, x0, iterations, **settings):
-    init = images.unprocess(x0[0], net.mean_pixel)
-    x0 = pre(net, init)  # what stylize will start from, to the bit
-    stream = io.StringIO()
-    ours = list(
-        stylize(
-            net,
-            content,
-            [style],
-            init,
-            iterations=iterations,
-            checkpoint_iterations=1,
-            print_iterations=1,
-            stream=stream,
-            **settings,
-        )
-    )
-    tf_settings = {k: v for k, v in settings.items() if k in ("learning_rate", "beta1", "beta2", "epsilon")}
-    theirs = ref.adam_run(
-        mat, pre(net, content), [pre(net, style)], x0, iterations, checkpoint_iterations=1, **tf_settings
-    )
-    return ours, printed_losses(stream.getvalue()), theirs
-
-
 def _compare(net, ours, printed, theirs):
     assert [it for it, _ in ours] == [it for it, _ in theirs["best"]]
     for got, want in zip(printed, theirs["losses"]):
@@ -143,7 +109,7 @@ def _compare(net, ours, printed, theirs):
 def test_adam_iterations_equal_tensorflow_from_the_content(mat, net, scene):
     content, styles = scene
     x0 = pre(net, content)
-    ours, printed, theirs = _run_both(mat, net, content, styles[0], x0, 5)
+    ours, printed, theirs = ref.run_both(mat, net, content, styles[0], x0, 5)
     assert len(printed) == 5
     _compare(net, ours, printed, theirs)
 
@@ -152,7 +118,7 @@ def test_adam_iterations_equal_tensorflow_from_noise_with_other_adam_settings(ma
     content, styles = scene
     x0 = initial_image(content, None, net.mean_pixel, StyleConfig(seed=3))
     settings = {"learning_rate": 2.0, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}
-    ours, printed, theirs = _run_both(mat, net, content, styles[0], x0, 3, **settings)
+    ours, printed, theirs = ref.run_both(mat, net, content, styles[0], x0, 3, **settings)
     _compare(net, ours, printed, theirs)
 
 
@@ -171,7 +137,7 @@ def test_printing_is_the_originals(net, scene):
         "Iteration 4/5",
         "Iteration 5/5",
     ]
-    assert len(LOSS_LINE.findall(stream.getvalue())) == 3
+    assert len(ref.LOSS_LINES.findall(stream.getvalue())) == 3
 
 
 def test_printed_losses_are_of_the_image_before_the_step(net, scene):
@@ -181,7 +147,7 @@ def test_printed_losses_are_of_the_image_before_the_step(net, scene):
     objective = losses.Objective(net, pre(net, content), [pre(net, styles[0])], [1.0])
     with mg.no_grad():
         expected = objective(mg.Tensor(pre(net, content))).values()
-    (printed,) = printed_losses(stream.getvalue())
+    (printed,) = ref.printed_losses(stream.getvalue())
     assert printed == {k: float("%g" % v) for k, v in expected.items()}  # noqa: UP031
 
 
@@ -203,7 +169,7 @@ def test_checkpoints_and_best_image(net, scene):
         )
     )
     assert [it for it, _ in run] == [0, 2, 4, None]
-    totals = [g["total"] for g in printed_losses(stream.getvalue())]  # totals[i] = loss before step i
+    totals = [g["total"] for g in ref.printed_losses(stream.getvalue())]  # totals[i] = loss before step i
     checkpoint_losses = [totals[1], totals[3], totals[5]]  # after steps 0, 2, 4
     best_at = int(np.argmin(checkpoint_losses))
     np.testing.assert_array_equal(run[-2][1], run[best_at][1])  # the same best image carried on

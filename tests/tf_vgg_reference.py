@@ -9,7 +9,9 @@ to mean 1 as in vgg.losses (the later original's sum-1 would divide the style lo
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from functools import reduce
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,8 +20,12 @@ import numpy as np  # noqa: E402
 import scipy.io  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from vgg import images  # noqa: E402
 from vgg.losses import CONTENT_LAYERS, STYLE_LAYERS  # noqa: E402
 from vgg.model import VGG19_LAYERS  # noqa: E402
+from vgg.stylize import stylize  # noqa: E402
+
+LOSS_LINES = re.compile(r"^ {2}content loss: \S+\n {4}style loss: \S+\n {7}tv loss: \S+\n {4}total loss: \S+$", re.M)
 
 
 def load_net(path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -160,3 +166,37 @@ def _loop(sess, image, store, train_step, iterations: int, checkpoint_iterations
                 best_loss, best = this_loss, sess.run(image)
             out["best"].append((None if last else i, best))
     return out
+
+
+def printed_losses(text: str) -> list[dict[str, float]]:
+    """Every group of the original's four loss lines in ``text``, as dicts of floats."""
+    groups = []
+    for block in LOSS_LINES.findall(text):
+        values = [float(line.split(":")[1]) for line in block.splitlines()]
+        groups.append(dict(zip(("content", "style", "tv", "total"), values)))
+    return groups
+
+
+def run_both(path: str, net, content, style, x0, iterations: int, **settings) -> tuple[list, list, dict]:
+    """Our stylize loop and adam_run from the same start, a checkpoint and a print every iteration.
+
+    Returns (our yields, our printed losses, adam_run's dict); x0 is preprocessed (1, H, W, 3).
+    """
+    init = images.unprocess(x0[0], net.mean_pixel)
+    x0 = images.preprocess(init, net.mean_pixel)[None]  # what stylize will start from, to the bit
+    stream = io.StringIO()
+    run = stylize(
+        net,
+        content,
+        [style],
+        init,
+        iterations=iterations,
+        checkpoint_iterations=1,
+        print_iterations=1,
+        stream=stream,
+        **settings,
+    )
+    ours = list(run)
+    pre = [images.preprocess(a, net.mean_pixel)[None] for a in (content, style)]
+    theirs = adam_run(path, pre[0], [pre[1]], x0, iterations, checkpoint_iterations=1, **settings)
+    return ours, printed_losses(stream.getvalue()), theirs
