@@ -167,10 +167,20 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     check_args(args, config)
     content, styles, initial = read_images(args)
+    if config.backend == "numpy":
+        mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load_network(args, config)
     try:
         for iteration, image in stylize(net, content, styles, initial, config):
             images.save_image(args.output if iteration is None else args.checkpoint_output % iteration, image)
+    except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
+        where = "GPU" if config.backend == "cupy" else "host"
+        height, width = content.shape[:2]
+        print(
+            f"{PROG}: error: out of {where} memory for a {width}x{height} image ({exc}); try a smaller --width",
+            file=sys.stderr,
+        )
+        return 2
     except LossNotFiniteError as exc:
         if exc.image is None:
             print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)

@@ -284,3 +284,17 @@ def test_as_a_program(files, tmp_path):
         [*argv, "--width", "0"], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+def test_out_of_memory_is_one_line_naming_the_size(files, tmp_path, capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 1.00 TiB")
+        yield  # pragma: no cover - makes this a generator like stylize
+
+    monkeypatch.setattr(stylize_cli, "stylize", no_memory)
+    out = tmp_path / "out.png"
+    code, err = run(capsys, args_for(files, out))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "out of host memory for a 20x16 image" in lines[0] and "--width" in lines[0]
+    assert not out.exists()

@@ -34,7 +34,7 @@ def gram(features: mg.Tensor) -> mg.Tensor:
     """F^T F / (h*w*c) for a (1, h, w, c) layer output."""
     _, h, w, c = features.shape
     flat = features.reshape(h * w, c)
-    return (flat.T @ flat) / (h * w * c)
+    return mg.gram(flat) / (h * w * c)  # F^T F as one op: its backward is a single GEMM
 
 
 def mean_square(x: mg.Tensor, target: mg.Tensor) -> mg.Tensor:

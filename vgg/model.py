@@ -115,7 +115,7 @@ class VGG19:
         kind = layer_kind(name)
         if kind == "conv":
             kernel, bias = self.params[name]
-            return mg.conv2d(x, kernel, stride=1, padding="SAME") + bias
+            return mg.conv2d(x, kernel, stride=1, padding="SAME", bias=bias)  # bias added inside the GEMM
         if kind == "relu":
             return mg.relu(x)
         pool = mg.max_pool if self.pooling == "max" else mg.avg_pool
