@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backend import get_array_module
+from . import blas
 from .conv_taps import conv_stride1, conv_stride1_input_grad
 from .geometry import Axis, axis_geometry
 from .window import crop_hw, offsets, pad_hw
@@ -62,9 +63,9 @@ def conv2d_forward(x: Any, w: Any, g: ConvGeometry, bias: Any = None) -> Any:
     if _use_taps(x, w, g):
         return conv_stride1(x, w, g.h, g.w, bias=bias)
     if kh == 1 and kw == 1 and g.sh == 1 and g.sw == 1:
-        y = x.reshape(-1, c) @ w.reshape(c, o)
+        y = blas.matmul(x.reshape(-1, c), w.reshape(c, o))
     else:
-        y = im2col(x, kh, kw, g) @ w.reshape(kh * kw * c, o)
+        y = blas.matmul(im2col(x, kh, kw, g), w.reshape(kh * kw * c, o))
     if bias is not None:
         y += bias
     return y.reshape(n, g.h.out, g.w.out, o)
@@ -76,7 +77,7 @@ def conv2d_backward_input(gy: Any, w: Any, x_shape: tuple[int, ...], g: ConvGeom
     kh, kw, _, o = w.shape
     if _use_taps(gy, w, g):
         return conv_stride1_input_grad(gy, w, g.h, g.w, h, wd)
-    dcols = (gy.reshape(-1, o) @ w.reshape(kh * kw * c, o).T).reshape(n, g.h.out, g.w.out, kh, kw, c)
+    dcols = blas.matmul(gy.reshape(-1, o), w.reshape(kh * kw * c, o).T).reshape(n, g.h.out, g.w.out, kh, kw, c)
     gpad = xp.zeros((n, h + g.h.before + g.h.after, wd + g.w.before + g.w.after, c), dtype=gy.dtype)
     for i, j, view in offsets(gpad, kh, kw, g.sh, g.sw, g.h.out, g.w.out):
         view += dcols[:, :, :, i, j, :]
@@ -85,4 +86,4 @@ def conv2d_backward_input(gy: Any, w: Any, x_shape: tuple[int, ...], g: ConvGeom
 
 def conv2d_backward_weight(x: Any, gy: Any, w_shape: tuple[int, ...], g: ConvGeometry) -> Any:
     kh, kw, c, o = w_shape
-    return (im2col(x, kh, kw, g).T @ gy.reshape(-1, o)).reshape(w_shape)
+    return blas.matmul(im2col(x, kh, kw, g).T, gy.reshape(-1, o)).reshape(w_shape)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function
+from ..kernels import blas
 from ..tensor import Tensor, as_tensor
 from .elementwise import unbroadcast
 
@@ -21,13 +22,13 @@ class MatMul(Function):
             raise self.fail("expected inputs of one dtype", a, b, error=TypeError)
         self.save(b if self.needs_input_grad[0] else None, a if self.needs_input_grad[1] else None)
         self.shapes = a.shape, b.shape
-        return a @ b
+        return blas.matmul(a, b)
 
     def backward(self, gy: Any) -> tuple[Any, Any]:
         b, a = self.saved
         sa, sb = self.shapes
-        ga = unbroadcast(gy @ b.swapaxes(-1, -2), sa) if self.needs_input_grad[0] else None
-        gb = unbroadcast(a.swapaxes(-1, -2) @ gy, sb) if self.needs_input_grad[1] else None
+        ga = unbroadcast(blas.matmul(gy, b.swapaxes(-1, -2)), sa) if self.needs_input_grad[0] else None
+        gb = unbroadcast(blas.matmul(a.swapaxes(-1, -2), gy), sb) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -46,11 +47,11 @@ class Gram(Function):
         if x.ndim != 2:
             raise self.fail("expected a 2-D input (rows, channels)", x)
         self.save(x)
-        return x.T @ x
+        return blas.matmul(x.T, x)
 
     def backward(self, gy: Any) -> tuple[Any]:
         (x,) = self.saved
-        return (x @ (gy + gy.T),)
+        return (blas.matmul(x, gy + gy.T),)
 
 
 def gram(x: Tensor) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function
+from ..kernels import blas
 from ..tensor import Tensor, as_tensor
 
 
@@ -14,7 +15,7 @@ class L2Loss(Function):
     def forward(self, x: Any) -> Any:
         self.save(x)
         flat = x.reshape(-1)
-        return (flat @ flat) * x.dtype.type(0.5)  # a dot product: one pass, BLAS-accumulated
+        return blas.dot(flat, flat) * x.dtype.type(0.5)  # a dot product: one pass, BLAS-accumulated
 
     def backward(self, gy: Any) -> tuple[Any]:
         (x,) = self.saved
