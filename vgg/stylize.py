@@ -206,9 +206,19 @@ def _step(losses: Losses, adam: mg.optim.Adam) -> None:
     adam.zero_grad()
 
 
-def _evaluate(objective: Objective, image: mg.Tensor, i: int, tracker: _Tracker, finish: Any) -> Losses:
+# On a GPU, reading the loss back is a host-device synchronisation that stalls the queue of
+# kernels; there the loss is checked for NaN/inf (and the best finite image kept) only every
+# this many iterations and wherever it is printed or checkpointed anyway. On the CPU: always.
+DEVICE_CHECK_EVERY = 10
+
+
+def _evaluate(
+    objective: Objective, image: mg.Tensor, i: int, tracker: _Tracker, finish: Any, check: bool = True
+) -> Losses:
     with _quiet():
         losses = objective(image)
+    if not check:
+        return losses
     total = losses.total.item()
     if not math.isfinite(total):
         where = "for the initial image" if i < 0 else f"after iteration {i + 1}"
@@ -223,6 +233,7 @@ def _optimize(
 ) -> Iterator[tuple[int | None, np.ndarray]]:
     adam = mg.optim.Adam([image], config.learning_rate, config.beta1, config.beta2, config.epsilon)
     tracker, n = _Tracker(), config.iterations
+    on_host = isinstance(image.data, np.ndarray)
     losses = _evaluate(objective, image, -1, tracker, finish)  # the image before the first step
     try:
         for i in range(n):
@@ -236,7 +247,8 @@ def _optimize(
                 with mg.no_grad():
                     losses = _evaluate(objective, image, i, tracker, finish)
             else:
-                losses = _evaluate(objective, image, i, tracker, finish)
+                check = on_host or (i + 1) % DEVICE_CHECK_EVERY == 0 or config.is_print(i + 1)
+                losses = _evaluate(objective, image, i, tracker, finish, check or config.is_checkpoint(i))
             reporter.status(i, n)
             if last or config.is_checkpoint(i):
                 yield (None if last else i), finish(tracker.checkpoint(losses.total.item(), image))
