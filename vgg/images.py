@@ -106,8 +106,13 @@ def format_for(path: str | os.PathLike) -> str:
 
 def check_output(path: str | os.PathLike, overwrite: bool = False) -> None:
     """Fail early (ImageError) if an image could not be written at ``path``."""
+    format_for(path)
+    check_writable(path, overwrite)
+
+
+def check_writable(path: str | os.PathLike, overwrite: bool = False) -> None:
+    """Fail early (ImageError) if no file could be written at ``path``, or one exists there."""
     name = os.fspath(path)
-    format_for(name)
     directory = os.path.dirname(os.path.abspath(name))
     if os.path.isdir(name):
         raise ImageError(f"{name}: is a directory")
@@ -121,9 +126,13 @@ def check_output(path: str | os.PathLike, overwrite: bool = False) -> None:
 
 def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Save as 8-bit RGB in the format the extension names, via a temporary file and a rename."""
+    save_pil_image(path, Image.fromarray(to_uint8(image)).convert("RGB"))
+
+
+def save_pil_image(path: str | os.PathLike, img: Image.Image) -> None:
+    """Save a Pillow image in the format the extension names, via a temporary file and a rename."""
     name = os.fspath(path)
     fmt = format_for(name)
-    img = Image.fromarray(to_uint8(image)).convert("RGB")
     directory = os.path.dirname(os.path.abspath(name))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(name)}.", suffix=".tmp")
     try:
