@@ -247,7 +247,8 @@ def _optimize(
                 with mg.no_grad():
                     losses = _evaluate(objective, image, i, tracker, finish)
             else:
-                check = on_host or (i + 1) % DEVICE_CHECK_EVERY == 0 or config.is_print(i + 1)
+                prints_next = config.is_print(i + 1) or i + 1 == n - 1
+                check = on_host or (i + 1) % DEVICE_CHECK_EVERY == 0 or prints_next
                 losses = _evaluate(objective, image, i, tracker, finish, check or config.is_checkpoint(i))
             reporter.status(i, n)
             if last or config.is_checkpoint(i):
