@@ -21,6 +21,7 @@ from minigrad.backend import to_numpy
 
 from . import images
 from .errors import ConfigError, LossNotFiniteError
+from .history import History
 from .losses import Losses, Objective
 from .matconvnet import load_vgg19
 from .model import POOLINGS, VGG19
@@ -52,6 +53,8 @@ class StyleConfig:
     seed: int | None = None
     backend: str = "numpy"
     progress: str = "auto"
+    progress_write: str | None = None
+    progress_plot: str | None = None
 
     def validate(self, n_styles: int) -> None:
         """ConfigError (one line) for a setting out of range or not matching the styles."""
@@ -98,6 +101,7 @@ def _problems(c: StyleConfig, n_styles: int) -> list[str]:
         (c.initial_noiseblend is None or 0 <= c.initial_noiseblend <= 1, "initial_noiseblend must be in [0, 1]"),
         (c.pooling in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}"),
         (c.progress in MODES, f"progress must be one of {', '.join(MODES)}, got {c.progress!r}"),
+        (c.progress_write is None or c.progress_write != c.progress_plot, "progress_write and progress_plot are equal"),
     ]
     return [message for ok, message in checks if not ok]
 
@@ -160,7 +164,8 @@ def stylize(
 
     ``network`` is a VGG19 or the path of the .mat; images are (H, W, 3) RGB 0..255 arrays, styles
     already at the size wanted. ``settings`` override fields of ``config`` (a StyleConfig).
-    Progress goes to ``stream`` (stderr by default). Raises LossNotFiniteError, carrying the best
+    Progress goes to ``stream`` (stderr by default); the config's ``progress_write`` and
+    ``progress_plot`` name files for the loss history (see vgg.history). Raises LossNotFiniteError, carrying the best
     finite image, if the loss becomes NaN or infinite.
     """
     config = dataclasses.replace(config or StyleConfig(), **settings)
@@ -178,11 +183,18 @@ def stylize(
 
 
 class _Tracker:
-    """The best image at checkpoints (the original's rule) and the best finite one overall."""
+    """The best image at checkpoints (the original's rule), the best finite one overall, the loss history."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: History) -> None:
         self.best, self.best_loss = None, math.inf
         self.finite, self.finite_loss = None, math.inf
+        self.history = history
+
+    def read(self, i: int, losses: Losses) -> float:
+        """The total loss after iteration i, read back; all four losses, recorded, when a history is kept."""
+        values = losses.values() if self.history.enabled else {"total": losses.total.item()}
+        self.history.record(i + 1, values)
+        return values["total"]
 
     def seen(self, loss: float, image: mg.Tensor) -> None:
         if loss < self.finite_loss:
@@ -219,7 +231,7 @@ def _evaluate(
         losses = objective(image)
     if not check:
         return losses
-    total = losses.total.item()
+    total = tracker.read(i, losses)
     if not math.isfinite(total):
         where = "for the initial image" if i < 0 else f"after iteration {i + 1}"
         image_out = None if tracker.finite is None else finish(tracker.finite)
@@ -232,10 +244,11 @@ def _optimize(
     image: mg.Tensor, objective: Objective, config: StyleConfig, reporter: Reporter, finish: Any
 ) -> Iterator[tuple[int | None, np.ndarray]]:
     adam = mg.optim.Adam([image], config.learning_rate, config.beta1, config.beta2, config.epsilon)
-    tracker, n = _Tracker(), config.iterations
+    history = History(config.progress_write, config.progress_plot)
+    tracker, n = _Tracker(history), config.iterations
     on_host = isinstance(image.data, np.ndarray)
-    losses = _evaluate(objective, image, -1, tracker, finish)  # the image before the first step
     try:
+        losses = _evaluate(objective, image, -1, tracker, finish)  # the image before the first step
         for i in range(n):
             last = i == n - 1
             reporter.iteration(i, n)
@@ -252,6 +265,11 @@ def _optimize(
                 losses = _evaluate(objective, image, i, tracker, finish, check or config.is_checkpoint(i))
             reporter.status(i, n)
             if last or config.is_checkpoint(i):
+                history.save_plot()
                 yield (None if last else i), finish(tracker.checkpoint(losses.total.item(), image))
+    except LossNotFiniteError:
+        history.save_plot()  # the history up to the bad value, beside the best finite image
+        raise
     finally:
         reporter.close()
+        history.close()

@@ -1,0 +1,63 @@
+"""The loss history of a run, for --progress-write (a tab-separated file) and --progress-plot (a chart).
+
+The loop records the four losses wherever it reads them back anyway (every iteration on the CPU,
+every few on a GPU); ``iteration`` is the number of Adam steps taken, 0 being the starting image,
+so the losses printed under `Iteration k/n` are those of iteration k - 1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TextIO
+
+from . import images
+from .plot import draw_losses
+
+COLUMNS = ("content", "style", "tv", "total")
+HEADER = "\t".join(("iteration", *COLUMNS))
+
+
+def _write_line(f: TextIO, text: str) -> None:
+    f.write(text + "\n")
+    f.flush()  # so that `tail -f` shows each line as it comes
+
+
+class History:
+    """Losses by iteration; streamed to ``write`` as they come and drawn to ``plot`` on ``save_plot()``.
+
+    With neither file it records nothing, and the loop reads back no more values than it would.
+    """
+
+    def __init__(self, write: str | os.PathLike | None = None, plot: str | os.PathLike | None = None) -> None:
+        self.steps: list[int] = []
+        self.losses: dict[str, list[float]] = {name: [] for name in COLUMNS}
+        self.plot_path = plot
+        self._file: TextIO | None = None
+        if write is not None:
+            self._file = open(write, "w", encoding="utf-8")  # open for the whole run: closed by close()
+            _write_line(self._file, HEADER)
+
+    @property
+    def enabled(self) -> bool:
+        return self._file is not None or self.plot_path is not None
+
+    def record(self, step: int, values: Mapping[str, float]) -> None:
+        """The losses after ``step`` Adam steps (all four names of COLUMNS); a no-op when disabled."""
+        if not self.enabled:
+            return
+        self.steps.append(step)
+        for name in COLUMNS:
+            self.losses[name].append(float(values[name]))
+        if self._file is not None:
+            _write_line(self._file, "\t".join([str(step), *(repr(self.losses[name][-1]) for name in COLUMNS)]))
+
+    def save_plot(self) -> None:
+        """(Re)draw the chart of everything recorded so far, written atomically; a no-op without a plot file."""
+        if self.plot_path is not None:
+            images.save_pil_image(self.plot_path, draw_losses(self.steps, self.losses))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
