@@ -80,6 +80,10 @@ def _add_later_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beta2", type=float, default=d.beta2, help="Adam beta2 (default %(default)s)")
     p.add_argument("--epsilon", "--eps", type=float, default=d.epsilon, help="Adam epsilon (default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--progress-write", metavar="FILE", help="write the losses to FILE as they come (tab-separated)")
+    p.add_argument(
+        "--progress-plot", metavar="FILE", help="plot the losses to FILE (e.g. a .png) at each checkpoint and the end"
+    )
 
 
 def _add_our_flags(p: argparse.ArgumentParser) -> None:
@@ -131,8 +135,23 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
     for name in [args.output, *checkpoint_names(args)]:
         images.check_output(name, args.overwrite)
+    _check_progress_files(args)
     if not os.path.isfile(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
+
+
+def _check_progress_files(args: argparse.Namespace) -> None:
+    if args.progress_write is not None:
+        images.check_writable(args.progress_write, args.overwrite)
+    if args.progress_plot is not None:
+        images.check_output(args.progress_plot, args.overwrite)
+    taken = {os.path.abspath(name) for name in [args.output, *checkpoint_names(args)]}
+    for flag, name in (("--progress-write", args.progress_write), ("--progress-plot", args.progress_plot)):
+        if name is None:
+            continue
+        if os.path.abspath(name) in taken:
+            raise ConfigError(f"{flag} {name} is also another output file")
+        taken.add(os.path.abspath(name))
 
 
 def _check_pattern(pattern: str) -> None:
