@@ -298,3 +298,10 @@ def test_out_of_memory_is_one_line_naming_the_size(files, tmp_path, capsys, monk
     assert code == 2 and len(lines) == 1, err
     assert "out of host memory for a 20x16 image" in lines[0] and "--width" in lines[0]
     assert not out.exists()
+
+
+def test_tf32_needs_the_cupy_backend(files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, err = run(capsys, args_for(files, out, "--tf32"))
+    assert code == 2 and err.strip() == "stylize: error: --tf32 needs --backend cupy"
+    assert not out.exists()
