@@ -144,6 +144,20 @@ def _run_backward(fn: Function, gy: Any) -> tuple[Any, ...]:
         return fn.backward(gy)
 
 
+def _own(g: Any, handed: list[Any]) -> Any:
+    """g, or a copy when it may share memory with another leaf's gradient.
+
+    Ops hand one array to several inputs (x + y) and views of it (reshape, transpose); a leaf's
+    .grad must be its own, so that changing one in place never changes another.
+    """
+    base = g if g.base is None else g.base
+    if any(base is b for b in handed):
+        g = g.copy()
+        base = g
+    handed.append(base)
+    return g
+
+
 def backward(root: Tensor, grad: Any = None) -> None:
     """Reverse-mode sweep from ``root`` in topological order (Kahn's algorithm).
 
@@ -157,17 +171,22 @@ def backward(root: Tensor, grad: Any = None) -> None:
         if root.size != 1:
             raise ValueError(f"backward: needs a scalar or an explicit gradient, got shape {root.shape}")
         grad = get_array_module(root.data).ones_like(root.data)
+    elif tuple(grad.shape) != root.shape or grad.dtype != root.dtype:
+        raise ValueError(
+            f"backward: the gradient must match the output, {root.shape} {root.dtype}; "
+            f"got {tuple(grad.shape)} {grad.dtype}"
+        )
+    else:
+        grad = grad.copy()  # the caller's array must not end up as some leaf's .grad
     start = _node(root)
     consumers = _graph_consumers(start)
     pending = {id(start): grad}
-    ready, handed = [start], set()
+    ready, handed = [start], []
     while ready:
         node = ready.pop()
         gy = pending.pop(id(node))
         if not isinstance(node, Function):
-            # an op may hand one array to several inputs (x + y): give each leaf its own
-            node._accumulate(gy.copy() if id(gy) in handed else gy)
-            handed.add(id(gy))
+            node._accumulate(_own(gy, handed))
             continue
         grads = _run_backward(node, gy)
         del gy

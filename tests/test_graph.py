@@ -271,3 +271,40 @@ def test_intermediate_arrays_are_freed_when_nothing_holds_them() -> None:
     gc.collect()
     assert ref() is None, "the graph keeps the conv output alive although relu saves only its own output"
     out.sum().backward()
+
+
+def test_leaf_gradients_never_share_memory_through_views(xp, rng) -> None:
+    x = tensor(xp, rng.standard_normal((2, 3)), requires_grad=True)
+    y = tensor(xp, rng.standard_normal(6), requires_grad=True)
+    (x.reshape(6) + y).sum().backward()  # x.grad is a view of the array y.grad would be
+    x.grad *= 0
+    np.testing.assert_array_equal(to_numpy(y.grad), np.ones(6))
+
+
+def test_the_callers_gradient_array_is_not_kept(xp, rng) -> None:
+    x = tensor(xp, rng.standard_normal(3), requires_grad=True)
+    seed = xp.asarray(np.ones(3))
+    (x + 0.0).backward(seed)
+    x.grad *= 5
+    np.testing.assert_array_equal(to_numpy(seed), np.ones(3))
+
+
+def test_backward_with_a_gradient_of_the_wrong_shape_names_both(xp, rng) -> None:
+    x = tensor(xp, rng.standard_normal((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"\(2, 3\) float64.*\(3, 2\) float64"):
+        (x * 2.0).backward(xp.asarray(np.ones((3, 2))))
+
+
+def test_python_scalars_never_truncate(xp) -> None:
+    ints = mg.Tensor(xp.asarray(np.array([1, 2, 3], dtype=np.int32)))
+    with pytest.raises(TypeError, match="Mul: expected inputs of one dtype"):
+        ints * 2.5  # numpy would promote to float64; silently giving [2, 4, 6] would be wrong
+    np.testing.assert_array_equal(to_numpy((ints * 2).data), [2, 4, 6])
+    floats = mg.Tensor(xp.asarray(np.ones(2, dtype=np.float32)))
+    assert (floats * 2.5).dtype == np.float32 and (2 - floats).dtype == np.float32
+
+
+def test_numpy_integers_index_like_ints(xp, rng) -> None:
+    x = tensor(xp, rng.standard_normal((3, 4)), requires_grad=True)
+    x[np.int64(1)].sum().backward()
+    np.testing.assert_array_equal(to_numpy(x.grad), [[0] * 4, [1] * 4, [0] * 4])

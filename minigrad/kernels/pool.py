@@ -36,27 +36,31 @@ def _taps(xpad: Any, g: PoolGeometry) -> Any:
     return offsets(xpad, g.kh, g.kw, g.sh, g.sw, g.h.out, g.w.out)
 
 
-def max_pool_forward(x: Any, g: PoolGeometry) -> tuple[Any, Any]:
-    """The pooled array and the (padded) input that backward needs to find the winners."""
+def max_pool_forward(x: Any, g: PoolGeometry) -> Any:
     xp = get_array_module(x)
     xpad = pad_hw(x, g.h, g.w, value=-xp.inf)  # x itself when no padding is needed
     taps = [view for _, _, view in _taps(xpad, g)]
     if len(taps) == 1:
-        return taps[0].copy(), xpad
+        return taps[0].copy()
     y = xp.maximum(taps[0], taps[1])
     for view in taps[2:]:
         xp.maximum(y, view, out=y)
-    return y, xpad
+    return y
 
 
 def _non_overlapping(g: PoolGeometry) -> bool:
     return g.sh >= g.kh and g.sw >= g.kw
 
 
-def max_pool_backward(gy: Any, y: Any, xpad: Any, x_shape: tuple[int, ...], g: PoolGeometry) -> Any:
-    """Each gradient goes to the first maximum of its window in row-major tap order, as TF."""
+def max_pool_backward(gy: Any, y: Any, x: Any, g: PoolGeometry) -> Any:
+    """Each gradient goes to the first maximum of its window in row-major tap order, as TF.
+
+    Backward gets x, not its padded copy: x is usually alive anyway (the preceding relu keeps
+    it), while a padded copy kept from forward to backward would cost a whole input's memory.
+    """
     xp = get_array_module(gy)
-    n, h, w, c = x_shape
+    n, h, w, c = x.shape
+    xpad = pad_hw(x, g.h, g.w, value=-xp.inf)
     gpad = xp.zeros(xpad.shape, dtype=gy.dtype)
     taps = list(zip((v for _, _, v in _taps(xpad, g)), (v for _, _, v in _taps(gpad, g))))
     taken = None

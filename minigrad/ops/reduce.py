@@ -9,13 +9,14 @@ from ..backend import get_array_module
 from ..tensor import Tensor, as_tensor
 
 
-def _normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+def _normalize_axes(axis: int | tuple[int, ...] | None, shape: tuple[int, ...], dtype: Any) -> tuple[int, ...]:
+    ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"Sum: axis {a} is out of range for an input of {ndim} dimensions")
+            raise ValueError(f"Sum: axis {a} is out of range (inputs: {tuple(shape)} {dtype})")
     return tuple(sorted(a % ndim for a in axes))
 
 
@@ -24,7 +25,7 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x: Any) -> Any:
-        self.axes = _normalize_axes(self.axis, x.ndim)
+        self.axes = _normalize_axes(self.axis, x.shape, x.dtype)
         self.in_shape = x.shape
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
@@ -45,6 +46,6 @@ def sum(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = F
 def mean(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     x = as_tensor(x)
     count = 1
-    for a in _normalize_axes(axis, x.ndim):
+    for a in _normalize_axes(axis, x.shape, x.dtype):
         count *= x.shape[a]
     return sum(x, axis=axis, keepdims=keepdims) / float(count)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor, as_tensor
@@ -45,7 +47,7 @@ class Transpose(Function):
 def _check_basic_index(index: Any) -> tuple[Any, ...]:
     index = index if isinstance(index, tuple) else (index,)
     for part in index:
-        if not (part is None or part is Ellipsis or isinstance(part, (int, slice))):
+        if not (part is None or part is Ellipsis or isinstance(part, (int, slice, np.integer))):
             raise TypeError(
                 f"GetItem: only basic indexing (ints, slices, None, ...) is supported, got {type(part).__name__}"
             )
