@@ -8,7 +8,9 @@ best finite image to --output and exits with status 1.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -134,9 +136,9 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if args.width is not None and args.width <= 0:
         raise ConfigError(f"--width must be positive, got {args.width}")
     if args.style_scales is not None and len(args.style_scales) != len(args.styles):
-        raise ConfigError(f"{len(args.style_scales)} style scales for {len(args.styles)} styles")
+        raise ConfigError(f"--style-scales: {len(args.style_scales)} scales for {len(args.styles)} styles")
     if args.style_scales is not None and min(args.style_scales) <= 0:
-        raise ConfigError("style scales must be positive")
+        raise ConfigError("--style-scales must be positive")
     if (args.checkpoint_output is None) != (args.checkpoint_iterations is None):
         raise ConfigError("use both --checkpoint-output and --checkpoint-iterations, or neither")
     if args.checkpoint_output is not None:
@@ -145,7 +147,7 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     for name in [args.output, *checkpoint_names(args)]:
         images.check_output(name, args.overwrite)
     _check_progress_files(args)
-    if not os.path.isfile(args.network):
+    if not os.path.exists(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
 
 
@@ -222,13 +224,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def flag_names(message: str) -> str:
+    """StyleConfig's field names in a message, as the flags a CLI user typed (learning_rate -> --learning-rate)."""
+    for field in dataclasses.fields(StyleConfig):
+        message = re.sub(rf"(?<![-\w]){field.name}\b", "--" + field.name.replace("_", "-"), message)
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(build_parser().parse_args(argv))
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
+    except ConfigError as exc:
+        print(f"{PROG}: error: {flag_names(str(exc))}", file=sys.stderr)
+        return 2
     except (StyleError, mg_backend.BackendError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:  # reading images or the network; the loop's own has the image size
+        print(f"{PROG}: error: out of memory ({exc}); try a smaller --width", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -161,8 +161,8 @@ def _bad_cases(files, tmp):
         "negative iterations": (["--iterations", "-3"], "iterations must be positive"),
         "zero width": (["--width", "0"], "--width must be positive"),
         "negative width": (["--width", "-5"], "--width must be positive"),
-        "blend count": (["--style-blend-weights", "1", "2"], "2 style blend weights for 1 styles"),
-        "scale count": (["--style-scales", "1", "2"], "2 style scales for 1 styles"),
+        "blend count": (["--style-blend-weights", "1", "2"], "--style-blend-weights: 2 weights for 1 styles"),
+        "scale count": (["--style-scales", "1", "2"], "--style-scales: 2 scales for 1 styles"),
         "unknown backend": (["--backend", "tpu"], "--backend"),
         "unknown pooling": (["--pooling", "min"], "--pooling"),
         "not a number": (["--iterations", "ten"], "--iterations"),
@@ -170,8 +170,11 @@ def _bad_cases(files, tmp):
         "existing output": (["--output", str(tmp / "exists.png")], "already exists; pass --overwrite"),
         "output directory": (["--output", str(tmp / "no" / "o.png")], "does not exist"),
         "output extension": (["--output", str(tmp / "o.weird")], "names no image format"),
-        "noiseblend range": (["--initial-noiseblend", "2"], "initial_noiseblend"),
+        "noiseblend range": (["--initial-noiseblend", "2"], "--initial-noiseblend must be in [0, 1]"),
         "style weights all zero": (["--style-blend-weights", "0"], "not all 0"),
+        "zero learning rate": (["--learning-rate", "0"], "--learning-rate must be positive"),
+        "output format without RGB": (["--output", str(tmp / "o.xbm")], "cannot be written as an RGB XBM image"),
+        "network is a directory": (["--network", str(tmp)], "is a directory"),
     }
 
 
@@ -201,6 +204,9 @@ BAD = [
     "output extension",
     "noiseblend range",
     "style weights all zero",
+    "zero learning rate",
+    "output format without RGB",
+    "network is a directory",
 ]
 
 
@@ -305,3 +311,14 @@ def test_tf32_needs_the_cupy_backend(files, tmp_path, capsys):
     code, err = run(capsys, args_for(files, out, "--tf32"))
     assert code == 2 and err.strip() == "stylize: error: --tf32 needs --backend cupy"
     assert not out.exists()
+
+
+def test_outputs_are_readable_by_others_as_the_umask_says(files, tmp_path, capsys):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "out.png"
+        code, err = run(capsys, args_for(files, out, "--iterations", "1"))
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert os.stat(out).st_mode & 0o777 == 0o644

@@ -245,7 +245,7 @@ def test_preserve_colors_keeps_the_contents_chroma(net, scene):
     "settings, message",
     [
         ({"iterations": 0}, "iterations must be positive"),
-        ({"style_blend_weights": [1.0, 2.0]}, "2 style blend weights for 1 styles"),
+        ({"style_blend_weights": [1.0, 2.0]}, "style_blend_weights: 2 weights for 1 styles"),
         ({"pooling": "min"}, "pooling"),
         ({"initial_noiseblend": 1.5}, "initial_noiseblend"),
         ({"checkpoint_iterations": -1}, "checkpoint_iterations"),

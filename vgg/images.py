@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -106,7 +107,11 @@ def format_for(path: str | os.PathLike) -> str:
 
 def check_output(path: str | os.PathLike, overwrite: bool = False) -> None:
     """Fail early (ImageError) if an image could not be written at ``path``."""
-    format_for(path)
+    fmt = format_for(path)
+    try:  # some formats Pillow can write take no RGB (XBM, Palm): find out now, not after the run
+        Image.new("RGB", (1, 1)).save(io.BytesIO(), format=fmt)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ImageError(f"{os.fspath(path)}: cannot be written as an RGB {fmt} image ({exc})") from None
     check_writable(path, overwrite)
 
 
@@ -136,6 +141,7 @@ def save_pil_image(path: str | os.PathLike, img: Image.Image) -> None:
     directory = os.path.dirname(os.path.abspath(name))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(name)}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _new_file_mode(name))  # mkstemp makes 0600; an image is for others to read too
         with os.fdopen(fd, "wb") as f:
             img.save(f, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
             f.flush()
@@ -145,6 +151,15 @@ def save_pil_image(path: str | os.PathLike, img: Image.Image) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file_mode(name: str) -> int:
+    """The replaced file's mode, or what the umask gives a new file."""
+    if os.path.exists(name):
+        return os.stat(name).st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def preserve_colors(styled: np.ndarray, content: np.ndarray) -> np.ndarray:

@@ -90,10 +90,13 @@ def _problems(c: StyleConfig, n_styles: int) -> list[str]:
         (c.iterations > 0, f"iterations must be positive, got {c.iterations}"),
         *((v is None or v > 0, f"{name} must be positive, got {v}") for name, v in optional),
         (c.learning_rate > 0, f"learning_rate must be positive, got {c.learning_rate}"),
-        (blend is None or len(blend) == n_styles, f"{len(blend or [])} style blend weights for {n_styles} styles"),
+        (
+            blend is None or len(blend) == n_styles,
+            f"style_blend_weights: {len(blend or [])} weights for {n_styles} styles",
+        ),
         (
             blend is None or (len(blend) > 0 and min(blend) >= 0 and sum(blend) > 0),
-            "style blend weights must be >= 0, not all 0",
+            "style_blend_weights must be >= 0, not all 0",
         ),
         (c.style_layer_weight_exp > 0, f"style_layer_weight_exp must be positive, got {c.style_layer_weight_exp}"),
         (0 <= c.beta1 < 1 and 0 <= c.beta2 < 1, f"beta1 and beta2 must be in [0, 1), got {c.beta1}, {c.beta2}"),
@@ -128,11 +131,14 @@ def initial_image(
 
 
 def _network(network: VGG19 | str | os.PathLike, config: StyleConfig) -> VGG19:
-    if isinstance(network, VGG19):
-        if (network.pooling, network.backend) == (config.pooling, config.backend):
-            return network
-        return network.replace(pooling=config.pooling, backend=config.backend)
-    return load_vgg19(network, pooling=config.pooling, backend=config.backend)
+    try:
+        if isinstance(network, VGG19):
+            if (network.pooling, network.backend) == (config.pooling, config.backend):
+                return network
+            return network.replace(pooling=config.pooling, backend=config.backend)
+        return load_vgg19(network, pooling=config.pooling, backend=config.backend)
+    except mg.backend.BackendError as exc:  # all of this package's errors are StyleErrors
+        raise ConfigError(str(exc)) from None
 
 
 def make_objective(net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray], config: StyleConfig) -> Objective:
