@@ -178,3 +178,21 @@ def compare_with_tf(
         if g_ref is not None:
             assert g_ours.dtype == np.float32, f"{case_id}: grad {i} dtype {g_ours.dtype}, expected float32"
             assert_matches(f"{case_id} grad {i}", g_ours, g_ref)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    ours: Callable[..., mg.Tensor]
+    theirs: Callable[..., Any] | None
+    inputs: tuple[Input, ...]
+
+
+def dims(shape: tuple[int, ...]) -> str:
+    """A shape for a test id: (2, 3, 4) -> 2x3x4, () -> scalar."""
+    return "x".join(map(str, shape)) or "scalar"
+
+
+def case(id_: str, ours: Callable, theirs: Callable | None, *inputs: Input | tuple[int, ...]) -> Case:
+    specs = tuple(i if isinstance(i, Input) else Input(i) for i in inputs)
+    return Case(id_, ours, theirs, specs)
