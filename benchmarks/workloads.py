@@ -83,24 +83,35 @@ def _torch_net(torch, device: str):
     return net
 
 
+NAMES = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
+
+
+def _torch_features(net, x) -> dict:
+    out = {}
+    for name, layer in zip(NAMES, net):
+        x = layer(x)
+        out[name] = x
+    return out
+
+
+def _torch_gram(f):
+    _, c, h, w = f.shape
+    flat = f.permute(0, 2, 3, 1).reshape(h * w, c)
+    return flat.t() @ flat / (h * w * c)
+
+
+def _torch_loss(torch, f: dict, x, target, grams: dict):
+    content = CONTENT_WEIGHT * torch.sum((f["relu4_2"] - target) ** 2) / target.numel()
+    style = sum(STYLE_WEIGHT * torch.sum((_torch_gram(f[n]) - g) ** 2) / g.numel() for n, g in grams.items())
+    dy, dx = x[:, :, 1:] - x[:, :, :-1], x[:, :, :, 1:] - x[:, :, :, :-1]
+    return content + style + TV_WEIGHT * (torch.sum(dy**2) / dy.numel() + torch.sum(dx**2) / dx.numel())
+
+
 def torch_step(size: int, device: str = "cpu") -> Callable[[], None]:
     """The same iteration in PyTorch, channels-last (its fastest CPU layout)."""
     import torch
 
     net = _torch_net(torch, device)
-    names = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
-
-    def features(x):
-        out = {}
-        for name, layer in zip(names, net):
-            x = layer(x)
-            out[name] = x
-        return out
-
-    def gram(f):
-        _, c, h, w = f.shape
-        flat = f.permute(0, 2, 3, 1).reshape(h * w, c)
-        return flat.t() @ flat / (h * w * c)
 
     def to_torch(a):
         t = torch.from_numpy(a.transpose(0, 3, 1, 2).copy()).to(device)
@@ -108,24 +119,14 @@ def torch_step(size: int, device: str = "cpu") -> Callable[[], None]:
 
     content, style, noise = (to_torch(a) for a in images(size))
     with torch.no_grad():
-        target = features(content)["relu4_2"]
-        style_f = features(style)
-        grams = {n: gram(style_f[n]) for n in STYLE_LAYERS}
-        del style_f
+        target = _torch_features(net, content)["relu4_2"]
+        grams = {n: _torch_gram(f) for n, f in _torch_features(net, style).items() if n in STYLE_LAYERS}
     image = noise.clone().requires_grad_(True)
     adam = torch.optim.Adam([image], lr=LEARNING_RATE, eps=1e-8)
 
-    def loss_of(x):
-        f = features(x)
-        content_loss = CONTENT_WEIGHT * torch.sum((f["relu4_2"] - target) ** 2) / target.numel()
-        style_loss = sum(STYLE_WEIGHT * torch.sum((gram(f[n]) - g) ** 2) / g.numel() for n, g in grams.items())
-        dy, dx = x[:, :, 1:] - x[:, :, :-1], x[:, :, :, 1:] - x[:, :, :, :-1]
-        tv = TV_WEIGHT * (torch.sum(dy**2) / dy.numel() + torch.sum(dx**2) / dx.numel())
-        return content_loss + style_loss + tv
-
     def step() -> None:
         adam.zero_grad(set_to_none=True)
-        loss_of(image).backward()
+        _torch_loss(torch, _torch_features(net, image), image, target, grams).backward()
         adam.step()
         if device == "cuda":
             torch.cuda.synchronize()
@@ -133,49 +134,51 @@ def torch_step(size: int, device: str = "cpu") -> Callable[[], None]:
     return step
 
 
+def _tf_features(tf, params: dict, x) -> dict:
+    out = {}
+    for name in NAMES:
+        if name.startswith("conv"):
+            x = tf.nn.bias_add(tf.nn.conv2d(x, params[name][0], 1, "SAME"), params[name][1])
+        elif name.startswith("relu"):
+            x = tf.nn.relu(x)
+        else:
+            x = tf.nn.max_pool2d(x, 2, 2, "SAME")
+        out[name] = x
+    return out
+
+
+def _tf_gram(tf, f):
+    _, h, w, c = f.shape
+    flat = tf.reshape(f, (h * w, c))
+    return tf.matmul(flat, flat, transpose_a=True) / (h * w * c)
+
+
+def _tf_loss(tf, f: dict, x, target, grams: dict):
+    def mean_square(d):
+        return 2 * tf.nn.l2_loss(d) / float(np.prod(d.shape))
+
+    loss = CONTENT_WEIGHT * mean_square(f["relu4_2"] - target)
+    for n, g in grams.items():
+        loss += STYLE_WEIGHT * mean_square(_tf_gram(tf, f[n]) - g)
+    dy, dx = x[:, 1:] - x[:, :-1], x[:, :, 1:] - x[:, :, :-1]
+    return loss + TV_WEIGHT * (mean_square(dy) + mean_square(dx))
+
+
 def tf_step(size: int) -> Callable[[], None]:
     """The same iteration in TensorFlow, as one tf.function."""
     import tensorflow as tf
 
     params = {n: (tf.constant(k), tf.constant(b)) for n, (k, b) in random_params(0).items()}
-    names = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
-
-    def features(x):
-        out = {}
-        for name in names:
-            if name.startswith("conv"):
-                x = tf.nn.bias_add(tf.nn.conv2d(x, params[name][0], 1, "SAME"), params[name][1])
-            elif name.startswith("relu"):
-                x = tf.nn.relu(x)
-            else:
-                x = tf.nn.max_pool2d(x, 2, 2, "SAME")
-            out[name] = x
-        return out
-
-    def gram(f):
-        _, h, w, c = f.shape
-        flat = tf.reshape(f, (h * w, c))
-        return tf.matmul(flat, flat, transpose_a=True) / (h * w * c)
-
     content, style, noise = images(size)
-    target = features(tf.constant(content))["relu4_2"]
-    grams = {n: gram(v) for n, v in features(tf.constant(style)).items() if n in STYLE_LAYERS}
+    target = _tf_features(tf, params, tf.constant(content))["relu4_2"]
+    grams = {n: _tf_gram(tf, v) for n, v in _tf_features(tf, params, tf.constant(style)).items() if n in STYLE_LAYERS}
     image = tf.Variable(noise)
     adam = tf.keras.optimizers.Adam(LEARNING_RATE, epsilon=1e-8)
 
     @tf.function
     def train() -> None:
         with tf.GradientTape() as tape:
-            f = features(image)
-            loss = CONTENT_WEIGHT * 2 * tf.nn.l2_loss(f["relu4_2"] - target) / tf.cast(tf.size(target), tf.float32)
-            for n, g in grams.items():
-                loss += STYLE_WEIGHT * 2 * tf.nn.l2_loss(gram(f[n]) - g) / float(g.shape[0] * g.shape[1])
-            dy, dx = image[:, 1:] - image[:, :-1], image[:, :, 1:] - image[:, :, :-1]
-            loss += (
-                TV_WEIGHT
-                * 2
-                * (tf.nn.l2_loss(dy) / float(np.prod(dy.shape)) + tf.nn.l2_loss(dx) / float(np.prod(dx.shape)))
-            )
+            loss = _tf_loss(tf, _tf_features(tf, params, image), image, target, grams)
         adam.apply_gradients([(tape.gradient(loss, image), image)])
 
     return train
