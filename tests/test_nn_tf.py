@@ -197,3 +197,16 @@ def test_matches_tensorflow(c: Case, xp, tf) -> None:
 def test_case_ids_are_unique(xp) -> None:
     ids = [c.id for c in ALL_CASES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+CONV_ONLY = _conv_cases() + CONV_BIAS_CASES
+
+
+@pytest.mark.parametrize("c", CONV_ONLY, ids=[c.id for c in CONV_ONLY])
+def test_general_conv_path_matches_tensorflow(c: Case, xp, tf, monkeypatch) -> None:
+    """The same conv cases through im2col, which stride-1 convs on numpy otherwise never take."""
+    from minigrad.kernels import conv
+
+    monkeypatch.setattr(conv, "TAPS_MIN_CHANNELS", 10**9)
+    theirs = c.theirs if c.theirs is not None else (lambda _tf, *args: c.ours(*args))
+    compare_with_tf("general-" + c.id, c.ours, theirs, c.inputs, xp)
