@@ -146,6 +146,8 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
     for name in [args.output, *checkpoint_names(args)]:
         images.check_output(name, args.overwrite)
+    if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoint_names(args)}:
+        raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
     _check_progress_files(args)
     if not os.path.exists(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")

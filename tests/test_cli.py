@@ -175,6 +175,17 @@ def _bad_cases(files, tmp):
         "zero learning rate": (["--learning-rate", "0"], "--learning-rate must be positive"),
         "output format without RGB": (["--output", str(tmp / "o.xbm")], "cannot be written as an RGB XBM image"),
         "network is a directory": (["--network", str(tmp)], "is a directory"),
+        "output is a checkpoint": (
+            [
+                "--output",
+                str(tmp / "ck0.png"),
+                "--checkpoint-output",
+                str(tmp / "ck%s.png"),
+                "--checkpoint-iterations",
+                "1",
+            ],
+            "is also a --checkpoint-output file name",
+        ),
     }
 
 
@@ -207,6 +218,7 @@ BAD = [
     "zero learning rate",
     "output format without RGB",
     "network is a directory",
+    "output is a checkpoint",
 ]
 
 

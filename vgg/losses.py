@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 import minigrad as mg
+from minigrad.backend import to_numpy
 
 from .model import VGG19
 
@@ -27,7 +28,10 @@ class Losses(NamedTuple):
     total: mg.Tensor
 
     def values(self) -> dict[str, float]:
-        return {name: t.item() for name, t in zip(self._fields, self)}
+        """The four losses as floats, read back in one transfer (one synchronisation on a GPU)."""
+        xp = self.total.xp
+        host = to_numpy(xp.stack([t.data.reshape(()) for t in self]))
+        return {name: float(v) for name, v in zip(self._fields, host)}
 
 
 def gram(features: mg.Tensor) -> mg.Tensor:
