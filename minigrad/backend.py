@@ -71,6 +71,13 @@ def array_module(name: str) -> ModuleType:
     raise BackendError(f"unknown backend {name!r}: expected one of {', '.join(BACKENDS)}")
 
 
+def cupy_submodule(name: str) -> ModuleType:
+    """A submodule of cupy (e.g. 'cublas') for kernels that hold cupy arrays, so cupy is loaded."""
+    import importlib
+
+    return importlib.import_module(f"cupy.{name}")
+
+
 def cuda_available() -> bool:
     """True when cupy imports and sees at least one CUDA device."""
     try:

@@ -52,3 +52,32 @@ def test_blas_dot_and_fallbacks() -> None:
     assert blas.dot(x, x) == np.float32(30) and isinstance(blas.dot(x, x), np.float32)
     ints = np.arange(6).reshape(2, 3)
     np.testing.assert_array_equal(blas.matmul(ints, ints.T), ints @ ints.T)  # not BLAS: plain @
+
+
+class _FakeCublas:
+    """cupy.cublas.gemm's documented contract, out = alpha * op(a) @ op(b) + beta * out, on numpy."""
+
+    calls = 0
+
+    @classmethod
+    def gemm(cls, transa, transb, a, b, out=None, alpha=1.0, beta=0.0):
+        cls.calls += 1
+        op_a = a.T if transa == "T" else a
+        op_b = b.T if transb == "T" else b
+        out[...] = alpha * (op_a @ op_b) + beta * out
+        return out
+
+
+def test_the_cupy_gemm_call_computes_the_same_conv(monkeypatch) -> None:
+    """The cupy path's only own piece, its cuBLAS call, checked against its documented contract."""
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((2, 7, 9, 5)), rng.standard_normal((3, 2, 5, 6)), rng.standard_normal(6)
+    g = conv.conv_geometry(x.shape, w.shape, (1, 1), "SAME")
+    gy = rng.standard_normal((2, 7, 9, 6))
+    expected = conv.conv2d_forward(x, w, g, bias=b), conv.conv2d_backward_input(gy, w, x.shape, g)
+    monkeypatch.setattr(conv_taps, "cupy_submodule", lambda name: _FakeCublas)
+    monkeypatch.setattr(conv_taps, "_accumulator", lambda x, rows: (conv_taps._gemm_accumulate_cupy, rows))
+    got = conv.conv2d_forward(x, w, g, bias=b), conv.conv2d_backward_input(gy, w, x.shape, g)
+    assert _FakeCublas.calls == 2 * 2 * 6  # two images, forward and backward, six taps each
+    for e, o in zip(expected, got):
+        np.testing.assert_allclose(o, e, rtol=1e-12, atol=1e-12)

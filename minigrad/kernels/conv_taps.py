@@ -1,4 +1,4 @@
-"""Stride-1 convolution as KH*KW shifted GEMMs over one padded NHWC buffer (numpy, BLAS).
+"""Stride-1 convolution as KH*KW shifted GEMMs over one padded NHWC buffer (numpy or cupy).
 
 Flatten the padded image to rows of C channels: (HP*WP, C). The tap (i, j) of output
 pixel (h, w) reads row (h + i)*WP + (w + j), so over the "wide" output grid p = h*WP + w
@@ -11,6 +11,9 @@ last WP - OW columns of each wide row straddle the padding and are dropped by re
 a strided view. The input gradient of a stride-1 convolution is itself a stride-1
 convolution of the output gradient with the kernel flipped in H and W and its in/out
 channels swapped, so backward reuses the same routine.
+
+The one backend-specific piece is "acc += a @ tap" in place: scipy's BLAS with beta = 1 on
+numpy, cupy.cublas.gemm with beta = 1 on cupy.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
+from ..backend import cupy_submodule, get_array_module
 from .geometry import Axis
 
 
@@ -27,7 +31,7 @@ def padded_rows(x: Any, ah: Axis, aw: Axis, extra_rows: int) -> Any:
     """One image (H, W, C) copied into a zero-bordered (HP*WP + extra_rows, C) row buffer."""
     h, w, c = x.shape
     hp, wp = h + ah.before + ah.after, w + aw.before + aw.after
-    buf = np.empty((hp * wp + extra_rows, c), dtype=x.dtype)
+    buf = get_array_module(x).empty((hp * wp + extra_rows, c), dtype=x.dtype)
     grid = buf[: hp * wp].reshape(hp, wp, c)
     grid[: ah.before] = 0
     grid[ah.before + h :] = 0
@@ -48,7 +52,8 @@ def conv_stride1(x: Any, w: Any, ah: Axis, aw: Axis, bias: Any = None, flip: boo
     o = w.shape[2] if flip else w.shape[3]
     wp = x.shape[2] + aw.before + aw.after
     rows = ah.out * wp
-    out = np.empty((n, rows, o), dtype=x.dtype)
+    gemm_acc, chunk = _accumulator(x, rows)
+    out = get_array_module(x).empty((n, rows, o), dtype=x.dtype)
     for b in range(n):
         xflat = padded_rows(x[b], ah, aw, extra_rows=w.shape[1] - 1)
         acc = out[b]
@@ -56,30 +61,47 @@ def conv_stride1(x: Any, w: Any, ah: Axis, aw: Axis, bias: Any = None, flip: boo
             acc[...] = 0
         else:
             acc[...] = bias
-        for r0 in range(0, rows, CHUNK_ROWS):
-            _accumulate_taps(acc[r0 : r0 + CHUNK_ROWS], xflat, w, r0, wp, flip)
+        for r0 in range(0, rows, chunk):
+            _accumulate_taps(gemm_acc, acc[r0 : r0 + chunk], xflat, w, r0, wp, flip)
     return out.reshape(n, ah.out, wp, o)[:, :, : aw.out, :]
 
 
-# Rows of output per pass over the taps: a 16384 x 64 float32 accumulator stays in cache across
-# the nine GEMMs that add into it (measured 12.1 ms against 13.3 ms for conv1_2 at 256x256, and
-# 52 against 68 ms at 512x512; wider layers do not care).
+# Rows of output per pass over the taps on the CPU: a 16384 x 64 float32 accumulator stays in
+# cache across the nine GEMMs that add into it (measured 12.1 ms against 13.3 ms for conv1_2 at
+# 256x256, and 52 against 68 ms at 512x512; wider layers do not care).
 CHUNK_ROWS = 16384
 
 
-def _accumulate_taps(acc: Any, xflat: Any, w: Any, r0: int, wp: int, flip: bool) -> None:
+def _accumulator(x: Any, rows: int) -> tuple[Any, int]:
+    """The in-place GEMM of x's backend and the rows to do per pass (a GPU wants few, large GEMMs)."""
+    if isinstance(x, np.ndarray):
+        return _gemm_accumulate_numpy, CHUNK_ROWS
+    return _gemm_accumulate_cupy, rows
+
+
+def _accumulate_taps(gemm_acc: Any, acc: Any, xflat: Any, w: Any, r0: int, wp: int, flip: bool) -> None:
     kh, kw = w.shape[:2]
-    gemm = get_blas_funcs("gemm", (xflat, w))
     rows = acc.shape[0]
-    acc_t = acc.T  # Fortran-ordered (O, rows): BLAS writes into it directly
     for i in range(kh):
         for j in range(kw):
             start = r0 + i * wp + j
             tap = w[kh - 1 - i, kw - 1 - j] if flip else w[i, j]
-            # (O, C) @ (C, rows) on Fortran-contiguous views: no copies, C += A @ B
-            acc_t = gemm(1.0, tap.T, xflat[start : start + rows].T, beta=1.0, c=acc_t, overwrite_c=1, trans_a=int(flip))
-    if not np.shares_memory(acc_t, acc):  # the BLAS wrapper had to copy: keep the result anyway
+            gemm_acc(acc, xflat[start : start + rows], tap, flip)
+
+
+def _gemm_accumulate_numpy(acc: Any, a: Any, tap: Any, transpose: bool) -> None:
+    """acc += a @ (tap.T if transpose else tap), in place, for C-ordered numpy arrays."""
+    gemm = get_blas_funcs("gemm", (a, tap))
+    # in Fortran order acc is acc.T: acc.T += tap.T @ a.T, every operand a view, nothing copied
+    acc_t = gemm(1.0, tap.T, a.T, beta=1.0, c=acc.T, overwrite_c=1, trans_a=int(transpose))
+    if not np.shares_memory(acc_t, acc):  # the wrapper had to copy: keep the result anyway
         acc[...] = acc_t.T
+
+
+def _gemm_accumulate_cupy(acc: Any, a: Any, tap: Any, transpose: bool) -> None:
+    """acc += a @ (tap.T if transpose else tap), in place, with cuBLAS (beta = 1)."""
+    # cupy.cublas.gemm: out = alpha * op(a) @ op(b) + beta * out, C-ordered operands taken as they are
+    cupy_submodule("cublas").gemm("N", "T" if transpose else "N", a, tap, out=acc, beta=1.0)
 
 
 def input_grad_axis(ax: Axis, size: int, k: int) -> Axis:
