@@ -22,6 +22,14 @@ def xp(request):
     return np
 
 
+@pytest.fixture(scope="module")
+def tf():
+    """TensorFlow, imported on first use (CPU only, quiet)."""
+    from tf_reference import load_tf
+
+    return load_tf()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

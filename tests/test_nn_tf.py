@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tf_reference import Case, Input, case, compare_with_tf, dims, load_tf
+from tf_reference import Case, Input, assert_unique_ids, case, check_case, dims
 
 import minigrad as mg
 
@@ -183,20 +183,13 @@ COMPOSITE_CASES = [
 ALL_CASES = NN_CASES + _conv_cases() + CONV_BIAS_CASES + _pool_cases() + COMPOSITE_CASES
 
 
-@pytest.fixture(scope="module")
-def tf():
-    return load_tf()
-
-
 @pytest.mark.parametrize("c", ALL_CASES, ids=[c.id for c in ALL_CASES])
 def test_matches_tensorflow(c: Case, xp, tf) -> None:
-    theirs = c.theirs if c.theirs is not None else (lambda _tf, *args: c.ours(*args))
-    compare_with_tf(c.id, c.ours, theirs, c.inputs, xp)
+    check_case(c, xp)
 
 
-def test_case_ids_are_unique(xp) -> None:
-    ids = [c.id for c in ALL_CASES]
-    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+def test_case_ids_are_unique() -> None:
+    assert_unique_ids(ALL_CASES)
 
 
 CONV_ONLY = _conv_cases() + CONV_BIAS_CASES
@@ -208,5 +201,4 @@ def test_general_conv_path_matches_tensorflow(c: Case, xp, tf, monkeypatch) -> N
     from minigrad.kernels import conv
 
     monkeypatch.setattr(conv, "TAPS_MIN_CHANNELS", 10**9)
-    theirs = c.theirs if c.theirs is not None else (lambda _tf, *args: c.ours(*args))
-    compare_with_tf("general-" + c.id, c.ours, theirs, c.inputs, xp)
+    check_case(c, xp, prefix="general-")

@@ -196,3 +196,14 @@ def dims(shape: tuple[int, ...]) -> str:
 def case(id_: str, ours: Callable, theirs: Callable | None, *inputs: Input | tuple[int, ...]) -> Case:
     specs = tuple(i if isinstance(i, Input) else Input(i) for i in inputs)
     return Case(id_, ours, theirs, specs)
+
+
+def check_case(c: Case, xp: Any, prefix: str = "") -> None:
+    """Run a case in minigrad and TensorFlow and compare value and gradients."""
+    theirs = c.theirs if c.theirs is not None else (lambda _tf, *args: c.ours(*args))
+    compare_with_tf(prefix + c.id, c.ours, theirs, c.inputs, xp)
+
+
+def assert_unique_ids(cases: list[Case]) -> None:
+    ids = [c.id for c in cases]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
