@@ -264,6 +264,27 @@ def test_runs_on_each_backend(net, scene, xp):
     assert run[-1][1].shape == (16, 20, 3) and isinstance(run[-1][1], np.ndarray)
 
 
+def _printed_losses(text: str) -> list[float]:
+    return [float(line.split(":")[1]) for line in text.splitlines() if "loss:" in line]
+
+
+def test_numpy_and_the_backend_under_test_agree(net, scene, xp):
+    """Same seed, same printed losses (rel 1e-4 at the first iteration) and final image, on each backend."""
+    if xp is np:
+        pytest.skip("compares numpy with another backend; numpy against itself proves nothing")
+    content, styles = scene
+    runs = {}
+    for backend in ("numpy", backend_name(xp)):
+        stream = io.StringIO()
+        image = list(stylize(net, content, styles[:1], iterations=3, seed=2, print_iterations=1,
+                             backend=backend, stream=stream))[-1][1]  # fmt: skip
+        runs[backend] = _printed_losses(stream.getvalue()), image
+    (losses_np, image_np), (losses_xp, image_xp) = runs["numpy"], runs[backend_name(xp)]
+    assert len(losses_np) == len(losses_xp) == 12
+    assert rel(losses_xp[:4], losses_np[:4]) <= RTOL
+    assert rel(losses_xp, losses_np) <= 1e-3 and rel(image_xp, image_np) <= 1e-3
+
+
 class _Terminal(io.StringIO):
     def isatty(self):
         return True
