@@ -128,11 +128,12 @@ def checkpoint_names(args: argparse.Namespace) -> list[str]:
 
 def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     """Everything that can be checked before any image or network is read."""
-    config.validate(len(args.styles))
-    if args.tf32:
-        if config.backend != "cupy":
-            raise ConfigError("--tf32 needs --backend cupy")
-        os.environ["CUPY_TF32"] = "1"  # read by CuPy at its first float32 matmul, so set before any
+    try:
+        config.validate(len(args.styles))
+    except ConfigError as exc:
+        raise ConfigError(flag_names(str(exc))) from None
+    if args.tf32 and config.backend != "cupy":
+        raise ConfigError("--tf32 needs --backend cupy")
     if args.width is not None and args.width <= 0:
         raise ConfigError(f"--width must be positive, got {args.width}")
     if args.style_scales is not None and len(args.style_scales) != len(args.styles):
@@ -144,6 +145,8 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if args.checkpoint_output is not None:
         _check_pattern(args.checkpoint_output)
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
+    if args.tf32:
+        mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
     for name in [args.output, *checkpoint_names(args)]:
         images.check_output(name, args.overwrite)
     if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoint_names(args)}:
@@ -229,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
 def flag_names(message: str) -> str:
     """StyleConfig's field names in a message, as the flags a CLI user typed (learning_rate -> --learning-rate)."""
     for field in dataclasses.fields(StyleConfig):
-        message = re.sub(rf"(?<![-\w]){field.name}\b", "--" + field.name.replace("_", "-"), message)
+        message = re.sub(rf"(?<![-\w/.'%]){field.name}\b", "--" + field.name.replace("_", "-"), message)
     return message
 
 
@@ -238,14 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(build_parser().parse_args(argv))
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
-    except ConfigError as exc:
-        print(f"{PROG}: error: {flag_names(str(exc))}", file=sys.stderr)
-        return 2
     except (StyleError, mg_backend.BackendError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except MemoryError as exc:  # reading images or the network; the loop's own has the image size
-        print(f"{PROG}: error: out of memory ({exc}); try a smaller --width", file=sys.stderr)
+    except MemoryError as exc:  # reading images or the network; the loop's own names the image size
+        print(f"{PROG}: error: out of memory while reading the inputs ({exc})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

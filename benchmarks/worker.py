@@ -36,10 +36,12 @@ def _build(args):
     from benchmarks import workloads
 
     if args.impl == "minigrad":
-        if args.backend == "numpy":
-            import minigrad
+        import minigrad
 
+        if args.backend == "numpy":
             minigrad.backend.reuse_host_memory()  # as the CLI does
+        elif os.environ.get("CUPY_TF32") == "1":
+            minigrad.backend.allow_tf32()  # as the CLI's --tf32 does
         return workloads.minigrad_step(args.size, args.backend)
     if args.impl == "torch":
         import torch

@@ -144,9 +144,14 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and not is_array(value):
-        # NEP 50: a Python scalar adapts to the tensor (float32 * 2.5 stays float32); one that needs
-        # a wider kind (int32 * 2.5) becomes float64 and the op refuses the mix instead of truncating
-        return Tensor(like.xp.asarray(value, dtype=np.result_type(like.dtype, value)))
+        if isinstance(value, np.generic):
+            value = value.item()  # np.float64(2) * float32 tensor stays float32, like 2.0 does
+        dtype = like.dtype
+        if isinstance(value, (bool, int, float, complex)):
+            # NEP 50: a Python scalar adapts to the tensor (float32 * 2.5 stays float32); one that
+            # needs a wider kind (int32 * 2.5) becomes float64 and the op refuses the mix
+            dtype = np.result_type(like.dtype, value)
+        return Tensor(like.xp.asarray(value, dtype=dtype))
     return Tensor(value)
 
 

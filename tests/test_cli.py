@@ -334,3 +334,10 @@ def test_outputs_are_readable_by_others_as_the_umask_says(files, tmp_path, capsy
         os.umask(old)
     assert code == 0, err
     assert os.stat(out).st_mode & 0o777 == 0o644
+
+
+def test_flag_names_rewrites_setting_names_but_not_file_names():
+    assert stylize_cli.flag_names("learning_rate must be positive") == "--learning-rate must be positive"
+    assert stylize_cli.flag_names("print_iterations and iterations") == "--print-iterations and --iterations"
+    for untouched in ("out/progress.tsv exists", "'iterations%d.jpg'", "x.progress", "--checkpoint-iterations"):
+        assert stylize_cli.flag_names(untouched) == untouched

@@ -308,3 +308,10 @@ def test_numpy_integers_index_like_ints(xp, rng) -> None:
     x = tensor(xp, rng.standard_normal((3, 4)), requires_grad=True)
     x[np.int64(1)].sum().backward()
     np.testing.assert_array_equal(to_numpy(x.grad), [[0] * 4, [1] * 4, [0] * 4])
+
+
+def test_constants_of_other_kinds_take_the_tensors_dtype(xp) -> None:
+    x = mg.Tensor(xp.asarray(np.ones(3, dtype=np.float32)))
+    for other in ([1.0, 2.0, 3.0], (1.0, 2.0, 3.0), np.float64(2.0), np.int64(2)):
+        assert (x * other).dtype == np.float32 and (other + x).dtype == np.float32
+    np.testing.assert_allclose(to_numpy((x + [1.0, 2.0, 3.0]).data), [2, 3, 4])

@@ -220,7 +220,7 @@ def test_non_finite_loss_stops_with_the_best_finite_image(net, scene):
     with pytest.raises(LossNotFiniteError) as info:
         list(stylize(net, content, styles[:1], content, iterations=5, learning_rate=1e38, stream=io.StringIO()))
     err = info.value
-    assert err.iteration == 0 and "after iteration 1" in str(err)
+    assert err.iteration == 0 and "by iteration 1" in str(err)
     np.testing.assert_allclose(err.image, content, atol=1e-3)  # the initial image was the best finite one
     assert np.isfinite(err.loss)
 

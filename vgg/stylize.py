@@ -239,7 +239,7 @@ def _evaluate(
         return losses
     total = tracker.read(i, losses)
     if not math.isfinite(total):
-        where = "for the initial image" if i < 0 else f"after iteration {i + 1}"
+        where = "for the initial image" if i < 0 else f"by iteration {i + 1}"  # GPUs check every 10
         image_out = None if tracker.finite is None else finish(tracker.finite)
         raise LossNotFiniteError(f"the loss became {total} {where}", i, image_out, tracker.finite_loss)
     tracker.seen(total, image)
