@@ -19,7 +19,7 @@ from benchmarks import common
 
 VARIANTS = {
     "all on": "",
-    "im2col instead of shifted GEMMs": "from minigrad.kernels import conv; conv.TAPS_MIN_CHANNELS = 10**9",
+    "im2col instead of shifted GEMMs": "from minigrad.kernels import conv; conv.SHIFTED_GEMMS = False",
     "taps not chunked": "from minigrad.kernels import conv_taps; conv_taps.CHUNK_ROWS = 10**9",
     "products through numpy's BLAS": ("from minigrad.kernels import blas; blas._blas_ok = lambda *a: False"),
     "no heap reuse (page faults)": "NO_HEAP_REUSE",

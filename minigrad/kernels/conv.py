@@ -16,11 +16,10 @@ from .conv_taps import conv_stride1, conv_stride1_input_grad
 from .geometry import Axis, axis_geometry
 from .window import crop_hw, offsets, pad_hw
 
-# Channels (in and out) from which the shifted GEMMs are used for stride 1. Since they work in
-# cache-sized row chunks they win even for VGG's conv1_1 (3 -> 64 channels, 256x256: forward
-# 2.4 ms against im2col's 4.2 ms, input gradient 5.3 against 6.9 ms), so every stride-1 conv
-# takes them; tests raise the bar to force the general (im2col) path.
-TAPS_MIN_CHANNELS = 1
+# Every stride-1 conv takes the shifted GEMMs: working in cache-sized row chunks they win even for
+# VGG's conv1_1 (3 -> 64 channels, 256x256: forward 2.4 ms against im2col's 4.2 ms, input gradient
+# 5.3 against 6.9 ms). Tests and the ablation benchmark switch this off to run the im2col path.
+SHIFTED_GEMMS = True
 
 
 class ConvGeometry(NamedTuple):
@@ -51,12 +50,7 @@ def im2col(x: Any, kh: int, kw: int, g: ConvGeometry) -> Any:
 
 def _use_taps(x: Any, w: Any, g: ConvGeometry) -> bool:
     """Shifted GEMMs for stride 1 (both backends; BLAS's gemm takes float32 and float64)."""
-    return (
-        g.sh == g.sw == 1
-        and w.shape[:2] != (1, 1)
-        and min(w.shape[2:]) >= TAPS_MIN_CHANNELS
-        and x.dtype in (np.float32, np.float64)
-    )
+    return g.sh == g.sw == 1 and w.shape[:2] != (1, 1) and SHIFTED_GEMMS and x.dtype in (np.float32, np.float64)
 
 
 def conv2d_forward(x: Any, w: Any, g: ConvGeometry, bias: Any = None) -> Any:
