@@ -158,6 +158,20 @@ def _own(g: Any, handed: list[Any]) -> Any:
     return g
 
 
+def _seed_gradient(root: Tensor, grad: Any) -> Any:
+    """d(root)/d(root): ones for a scalar, else the caller's gradient, checked and copied."""
+    if grad is None:
+        if root.size != 1:
+            raise ValueError(f"backward: needs a scalar or an explicit gradient, got shape {root.shape}")
+        return get_array_module(root.data).ones_like(root.data)
+    if tuple(grad.shape) != root.shape or grad.dtype != root.dtype:
+        raise ValueError(
+            f"backward: the gradient must match the output, {root.shape} {root.dtype}; "
+            f"got {tuple(grad.shape)} {grad.dtype}"
+        )
+    return grad.copy()  # the caller's array must not end up as some leaf's .grad
+
+
 def backward(root: Tensor, grad: Any = None) -> None:
     """Reverse-mode sweep from ``root`` in topological order (Kahn's algorithm).
 
@@ -167,17 +181,7 @@ def backward(root: Tensor, grad: Any = None) -> None:
     gradients are dropped once consumed, and every op is released (saved arrays,
     parent links) right after its backward ran, so the graph cannot be replayed.
     """
-    if grad is None:
-        if root.size != 1:
-            raise ValueError(f"backward: needs a scalar or an explicit gradient, got shape {root.shape}")
-        grad = get_array_module(root.data).ones_like(root.data)
-    elif tuple(grad.shape) != root.shape or grad.dtype != root.dtype:
-        raise ValueError(
-            f"backward: the gradient must match the output, {root.shape} {root.dtype}; "
-            f"got {tuple(grad.shape)} {grad.dtype}"
-        )
-    else:
-        grad = grad.copy()  # the caller's array must not end up as some leaf's .grad
+    grad = _seed_gradient(root, grad)
     start = _node(root)
     consumers = _graph_consumers(start)
     pending = {id(start): grad}
