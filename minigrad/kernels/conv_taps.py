@@ -25,21 +25,7 @@ from scipy.linalg.blas import get_blas_funcs
 
 from ..backend import cupy_submodule, get_array_module
 from .geometry import Axis
-
-
-def padded_rows(x: Any, ah: Axis, aw: Axis, extra_rows: int) -> Any:
-    """One image (H, W, C) copied into a zero-bordered (HP*WP + extra_rows, C) row buffer."""
-    h, w, c = x.shape
-    hp, wp = h + ah.before + ah.after, w + aw.before + aw.after
-    buf = get_array_module(x).empty((hp * wp + extra_rows, c), dtype=x.dtype)
-    grid = buf[: hp * wp].reshape(hp, wp, c)
-    grid[: ah.before] = 0
-    grid[ah.before + h :] = 0
-    grid[:, : aw.before] = 0
-    grid[:, aw.before + w :] = 0
-    buf[hp * wp :] = 0
-    grid[ah.before : ah.before + h, aw.before : aw.before + w] = x
-    return buf
+from .window import pad_hw
 
 
 def conv_stride1(x: Any, w: Any, ah: Axis, aw: Axis, bias: Any = None, flip: bool = False) -> Any:
@@ -54,8 +40,10 @@ def conv_stride1(x: Any, w: Any, ah: Axis, aw: Axis, bias: Any = None, flip: boo
     rows = ah.out * wp
     gemm_acc, chunk = _accumulator(x, rows)
     out = get_array_module(x).empty((n, rows, o), dtype=x.dtype)
+    # one more zero row at the bottom: the last taps' row slices run up to KW-1 rows past the grid
+    xpad = pad_hw(x, ah._replace(after=ah.after + 1), aw)
     for b in range(n):
-        xflat = padded_rows(x[b], ah, aw, extra_rows=w.shape[1] - 1)
+        xflat = xpad[b].reshape(-1, xpad.shape[3])
         acc = out[b]
         if bias is None:
             acc[...] = 0
