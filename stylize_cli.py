@@ -147,21 +147,22 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
     if args.tf32:
         mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
-    for name in [args.output, *checkpoint_names(args)]:
+    checkpoints = checkpoint_names(args)
+    for name in [args.output, *checkpoints]:
         images.check_output(name, args.overwrite)
-    if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoint_names(args)}:
+    if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoints}:
         raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
-    _check_progress_files(args)
+    _check_progress_files(args, [args.output, *checkpoints])
     if not os.path.exists(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
 
 
-def _check_progress_files(args: argparse.Namespace) -> None:
+def _check_progress_files(args: argparse.Namespace, images_written: list[str]) -> None:
     if args.progress_write is not None:
         images.check_writable(args.progress_write, args.overwrite)
     if args.progress_plot is not None:
         images.check_output(args.progress_plot, args.overwrite)
-    taken = {os.path.abspath(name) for name in [args.output, *checkpoint_names(args)]}
+    taken = {os.path.abspath(name) for name in images_written}
     for flag, name in (("--progress-write", args.progress_write), ("--progress-plot", args.progress_plot)):
         if name is None:
             continue
