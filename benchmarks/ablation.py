@@ -13,7 +13,6 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 
 from benchmarks import common
 
@@ -34,14 +33,7 @@ def child(patch: str, size: int, repeats: int) -> None:
         exec(patch)  # noqa: S102 - a fixed string from VARIANTS above
     from benchmarks.workloads import minigrad_step
 
-    step = minigrad_step(size)
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    print(json.dumps(statistics.median(times)))
+    print(json.dumps(statistics.median(common.time_step(minigrad_step(size), 1, repeats))))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -44,6 +45,18 @@ def run_worker(impl: str, size: int, repeats: int, extra: tuple[str, ...] = (), 
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"impl": impl, "size": size, "error": f"exit {proc.returncode}: {tail}"}
     return json.loads(lines[-1])
+
+
+def time_step(step, warmup: int, repeats: int) -> list[float]:
+    """Seconds of each of ``repeats`` calls of step() after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def summarise(result: dict) -> dict:

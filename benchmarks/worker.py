@@ -13,6 +13,8 @@ import json
 import os
 import time
 
+from benchmarks import common
+
 
 def _status_mb(field: str) -> float:
     with open("/proc/self/status") as f:
@@ -84,13 +86,7 @@ def main() -> None:
     setup = time.perf_counter() - t0
     hwm_reset = _reset_peak_rss()
     base = _status_mb("VmRSS")
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+    times = common.time_step(step, args.warmup, args.repeats)
     result = {
         "impl": args.impl,
         "size": args.size,
