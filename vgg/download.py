@@ -20,35 +20,21 @@ import http.client
 import os
 import re
 import shlex
-import socket
-import ssl
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 
 from . import matconvnet
 from .download_progress import Progress
+from .http_resume import CutError, PartFileError, describe, fetch
 
 FILENAME = "imagenet-vgg-verydeep-19.mat"
 COMMAND = "python -m vgg.download"
 PROG = "vgg.download"
-TIMEOUT = 30.0  # seconds to wait for an answer, or for the next bytes, before giving up on a request
-ATTEMPTS = 4  # requests per run: a transfer cut in the middle is resumed up to ATTEMPTS - 1 times
-CHUNK = 1 << 16
 
 
 class DownloadError(Exception):
     """The download failed or its result is not the expected file; the message is one line."""
-
-
-class _CutError(Exception):
-    """The body stopped short (connection closed, reset or stalled); the partial file is kept."""
-
-
-class _RestartError(Exception):
-    """The partial file cannot be continued (the message says why): start over from byte 0."""
 
 
 def cache_dir() -> str:
@@ -88,115 +74,6 @@ def manual_steps(url: str, target: str, sha256: str | None = None) -> str:
     return f"to fetch it by hand: curl -fL -o {path} {shlex.quote(url)} && {check} {path} (expect {expect})"
 
 
-def describe(exc: BaseException) -> str:
-    """What went wrong with a request, in words: HTTP status, DNS, TLS, refused, timeout."""
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
-    if isinstance(exc, urllib.error.URLError):
-        if not isinstance(exc.reason, BaseException):
-            return str(exc.reason)
-        exc = exc.reason
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host name ({exc.strerror}): offline, or DNS is failing"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate verification failed ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({exc.reason or exc})"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused: offline, or the server is down"
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {TIMEOUT:g} s"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
-
-
-def _request(url: str, start: int) -> http.client.HTTPResponse:
-    headers = {"User-Agent": "minigrad-style-download", **({"Range": f"bytes={start}-"} if start else {})}
-    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT)
-
-
-def _body_range(response: http.client.HTTPResponse, have: int) -> tuple[int, int | None]:
-    """Where the body starts in the file, and the file's size (None: not said)."""
-    if response.status != 206:
-        length = response.headers.get("Content-Length", "")
-        return 0, int(length) if length.isdigit() else None
-    content_range = response.headers.get("Content-Range", "")
-    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", content_range.strip())
-    if not match or int(match[1]) != have:
-        raise _RestartError(f"the server resumed with Content-Range {content_range!r}, expected bytes {have}-...")
-    return have, None if match[3] == "*" else int(match[3])
-
-
-def _past_the_end(exc: urllib.error.HTTPError, have: int) -> None:
-    """A 416 to a resume: the partial is complete when it has the file's size; otherwise start over."""
-    match = re.fullmatch(r"bytes \*/(\d+)", (exc.headers.get("Content-Range") or "").strip())
-    exc.close()
-    if not match or int(match[1]) != have:
-        size = f"the file's {match[1]}" if match else "the file's size"
-        raise _RestartError(f"the partial file has {have} bytes, more than {size} (HTTP 416)")
-
-
-def _attempt(url: str, part: str, progress: Progress) -> None:
-    """One request: continue PART from its size, or (re)write it from byte 0; _CutError when the body stops short."""
-    have = os.path.getsize(part) if os.path.exists(part) else 0
-    try:
-        response = _request(url, have)
-    except urllib.error.HTTPError as exc:
-        if exc.code != 416 or not have:
-            raise
-        _past_the_end(exc, have)
-        return
-    with response:
-        offset, total = _body_range(response, have)
-        if have and not offset:
-            progress.note(f"the server ignores resume requests (HTTP {response.status} to a Range); starting over")
-        try:
-            out = open(part, "r+b" if offset else "wb")
-        except OSError as exc:
-            raise DownloadError(f"cannot write {part}: {exc.strerror}") from None
-        with out:
-            out.truncate(offset)
-            out.seek(offset)
-            _copy(response, out, offset, total, progress)
-
-
-def _copy(response: http.client.HTTPResponse, out: BinaryIO, done: int, total: int | None, progress: Progress) -> None:
-    progress.begin(done, total)
-    while total is None or done < total:
-        try:
-            block = response.read(CHUNK if total is None else min(CHUNK, total - done))
-        except (OSError, http.client.HTTPException) as exc:
-            progress.end(done)
-            raise _CutError(f"{describe(exc)} after {done} bytes") from None
-        if not block:
-            break
-        try:
-            out.write(block)
-        except OSError as exc:
-            raise DownloadError(f"cannot write {out.name}: {exc.strerror}") from None
-        done += len(block)
-        progress.update(done)
-    progress.end(done)
-    if total is not None and done < total:
-        raise _CutError(f"the connection closed after {done} of {total} bytes")
-
-
-def fetch(url: str, part: str, progress: Progress) -> None:
-    """PART complete from URL: continued from its size where the server allows it, resumed when cut."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return _attempt(url, part, progress)
-        except _RestartError as exc:
-            progress.note(f"{exc}; starting over")
-            os.remove(part)
-        except _CutError as exc:
-            if attempt == ATTEMPTS:
-                raise
-            progress.note(f"{exc}; resuming (attempt {attempt + 1} of {ATTEMPTS})")
-    raise _CutError(f"no complete transfer in {ATTEMPTS} attempts")
-
-
 def digests(path: str) -> tuple[str, str]:
     """MD5 and SHA-256 of the file, in one pass."""
     md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
@@ -234,9 +111,14 @@ def download(url: str, target: str, sha256: str | None, overwrite: bool, progres
     part = target + ".part"
     try:
         os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create the directory {exc.filename} for {target}: {exc.strerror}") from None
+    try:
         fetch(url, part, progress)
-    except _CutError as exc:
+    except CutError as exc:
         raise DownloadError(f"{url}: {exc}; {part} is kept: run the same command again to resume") from None
+    except PartFileError as exc:
+        raise DownloadError(str(exc)) from None
     except (OSError, http.client.HTTPException) as exc:  # URLError and HTTPError are OSErrors
         raise DownloadError(f"{url}: {describe(exc)}; {manual_steps(url, target, sha256)}") from None
     try:
@@ -281,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _target(output: str | None) -> str:
     if output is None:
         return default_target()
-    return os.path.join(output, FILENAME) if os.path.isdir(output) else output
+    return os.path.join(output, FILENAME) if os.path.isdir(output) or output.endswith(os.sep) else output
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -298,8 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         part = target + ".part"
         kept = os.path.getsize(part) if os.path.exists(part) else 0
-        progress.note(f"interrupted; {kept} bytes kept in {part}: run the same command again to resume")
+        progress.note(
+            f"interrupted; {kept} bytes kept in {part}: run the same command again to resume" if kept else "interrupted"
+        )
         return 130
+    except OSError as exc:  # reading an existing PATH, creating its directory, renaming
+        progress.note(f"error: {exc.filename or target}: {exc.strerror or exc}")
+        return 1
     found = find_network()
     where = "" if found and os.path.samefile(found, target) else f"; pass --network {shlex.quote(target)} to the CLI"
     progress.note(f"{target}: {what}{where}")
