@@ -44,8 +44,7 @@ class Progress:
 
     def end(self, done: int) -> None:
         if self.tty:
-            self._draw(done, time.monotonic())
-            self._end_line()
+            self._draw(done, time.monotonic())  # the line is ended by the next note()
 
     def note(self, message: str) -> None:
         self._end_line()
