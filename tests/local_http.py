@@ -90,6 +90,12 @@ def serving() -> Iterator[http.server.ThreadingHTTPServer]:
         thread.join()
 
 
+def running_server() -> Iterator[http.server.ThreadingHTTPServer]:
+    """The `server` fixture of the tests that use one."""
+    with serving() as httpd:
+        yield httpd
+
+
 def isolate(monkeypatch, tmp_path) -> None:
     """No proxy between us and 127.0.0.1; the cache directory in tmp_path; short timeouts."""
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):

@@ -15,18 +15,10 @@ from local_http import DATA, SHA, assert_one_line_error, fetch, url_of
 from vgg import download, http_resume, matconvnet
 from vgg.download_progress import Progress
 
+server = pytest.fixture(name="server")(local_http.running_server)
+local_only = pytest.fixture(autouse=True, name="local_only")(local_http.isolate)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def server():
-    with local_http.serving() as httpd:
-        yield httpd
-
-
-@pytest.fixture(autouse=True)
-def local_only(monkeypatch, tmp_path):
-    local_http.isolate(monkeypatch, tmp_path)
 
 
 def test_full_download(server, tmp_path, capsys):

@@ -11,16 +11,8 @@ from local_http import assert_one_line_error, fetch, url_of
 
 from vgg import download, http_resume
 
-
-@pytest.fixture
-def server():
-    with local_http.serving() as httpd:
-        yield httpd
-
-
-@pytest.fixture(autouse=True)
-def local_only(monkeypatch, tmp_path):
-    local_http.isolate(monkeypatch, tmp_path)
+server = pytest.fixture(name="server")(local_http.running_server)
+local_only = pytest.fixture(autouse=True, name="local_only")(local_http.isolate)
 
 
 @pytest.mark.parametrize("status", [404, 500])
