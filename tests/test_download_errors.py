@@ -63,7 +63,17 @@ def test_dns_failure_says_offline(tmp_path, capsys, monkeypatch):
     assert_one_line_error(err, url, "cannot resolve the host name", "offline, or DNS", "curl")
 
 
-@pytest.mark.parametrize("argv", [["--url", "ftp://x/y.mat"], ["--sha256", "abc"], ["--bogus"]])
+BAD_ARGUMENTS = [
+    ["--url", "ftp://x/y.mat"],
+    ["--url", "http:///y.mat"],
+    ["--url", "http://127.0.0.1:99999/y.mat"],
+    ["--url", "http://127.0.0.1:port/y.mat"],
+    ["--sha256", "abc"],
+    ["--bogus"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD_ARGUMENTS)
 def test_bad_arguments_are_one_line(capsys, argv):
     assert download.main(argv) == 2
     err = capsys.readouterr().err

@@ -66,7 +66,7 @@ def test_cli_without_the_network_names_the_download_command(cli_files, tmp_path,
     assert stylize_cli.main(cli_argv(cli_files)) == 2
     err = capsys.readouterr().err
     assert err == (
-        "stylize: error: network imagenet-vgg-verydeep-19.mat does not exist in the working directory nor in "
+        "stylize: error: network imagenet-vgg-verydeep-19.mat is neither in the working directory nor in "
         f"{tmp_path / 'cache' / 'minigrad-style'} (fetch it with: python -m vgg.download; or pass --network PATH)\n"
     )
     assert stylize_cli.main(cli_argv(cli_files, "--network", str(tmp_path / "no.mat"))) == 2

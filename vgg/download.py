@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -63,7 +64,7 @@ def not_found_message(name: str | None = None) -> str:
     if os.path.dirname(name):
         return f"network {name} does not exist (fetch it with: {command})"
     return (
-        f"network {name} does not exist in the working directory nor in {cache_dir()} "
+        f"network {name} is neither in the working directory nor in {cache_dir()} "
         f"(fetch it with: {command}; or pass --network PATH)"
     )
 
@@ -119,7 +120,7 @@ def download(url: str, target: str, sha256: str | None, overwrite: bool, progres
         raise DownloadError(f"{url}: {exc}; {part} is kept: run the same command again to resume") from None
     except PartFileError as exc:
         raise DownloadError(str(exc)) from None
-    except (OSError, http.client.HTTPException) as exc:  # URLError and HTTPError are OSErrors
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError and HTTPError are OSErrors
         raise DownloadError(f"{url}: {describe(exc)}; {manual_steps(url, target, sha256)}") from None
     try:
         what = verify(part, sha256)
@@ -136,8 +137,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _url(text: str) -> str:
-    if not re.match(r"https?://[^/]", text):
-        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL, got {text!r}")
+    try:
+        parts = urllib.parse.urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # a port that is not a number, or out of range
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL with a host, got {text!r}")
     return text
 
 
