@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
 from vgg import download, images
-from vgg.errors import ConfigError, LossNotFiniteError, NetworkFileError, StyleError
+from vgg.errors import ConfigError, LossNotFiniteError, StyleError
 from vgg.matconvnet import load_vgg19
 from vgg.model import POOLINGS
 from vgg.progress import MODES
@@ -159,15 +159,7 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoints}:
         raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
     _check_progress_files(args, [args.output, *checkpoints])
-    args.network = network_path(args.network)
-
-
-def network_path(name: str) -> str:
-    """--network as a path: a bare file name is looked for in the working directory, then the download cache."""
-    found = download.find_network(name)
-    if found is None:
-        raise NetworkFileError(download.not_found_message(name))
-    return found
+    args.network = download.require_network(args.network)  # a bare name: the working directory, then the cache
 
 
 def _check_progress_files(args: argparse.Namespace, images_written: list[str]) -> None:

@@ -27,6 +27,7 @@ from typing import NoReturn
 
 from . import matconvnet
 from .download_progress import Progress
+from .errors import NetworkFileError
 from .http_resume import CutError, PartFileError, describe, fetch
 
 FILENAME = "imagenet-vgg-verydeep-19.mat"
@@ -67,6 +68,14 @@ def not_found_message(name: str | None = None) -> str:
         f"network {name} is neither in the working directory nor in {cache_dir()} "
         f"(fetch it with: {command}; or pass --network PATH)"
     )
+
+
+def require_network(name: str | None = None) -> str:
+    """find_network(name), or NetworkFileError with not_found_message(name)."""
+    found = find_network(name)
+    if found is None:
+        raise NetworkFileError(not_found_message(name))
+    return found
 
 
 def manual_steps(url: str, target: str, sha256: str | None = None) -> str:
