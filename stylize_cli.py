@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
-from vgg import images
-from vgg.errors import ConfigError, LossNotFiniteError, NetworkFileError, StyleError
-from vgg.matconvnet import URL, load_vgg19
+from vgg import download, images
+from vgg.errors import ConfigError, LossNotFiniteError, StyleError
+from vgg.matconvnet import load_vgg19
 from vgg.model import POOLINGS
 from vgg.progress import MODES
 from vgg.stylize import StyleConfig, stylize
@@ -45,7 +45,13 @@ def _add_original_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iterations", type=int, default=d.iterations, help="iterations (default %(default)s)")
     p.add_argument("--width", type=int, help="resize the content image to this width")
     p.add_argument("--style-scales", type=float, nargs="+", metavar="STYLE_SCALE", help="one scale per style")
-    p.add_argument("--network", default=NETWORK, metavar="VGG_PATH", help="VGG-19 .mat (default %(default)s)")
+    p.add_argument(
+        "--network",
+        default=NETWORK,
+        metavar="VGG_PATH",
+        help="VGG-19 .mat (default %(default)s; a bare file name is looked for in the working directory, then "
+        "where python -m vgg.download puts it)",
+    )
     p.add_argument("--content-weight", type=float, default=d.content_weight, help="(default %(default)s)")
     p.add_argument("--style-weight", type=float, default=d.style_weight, help="(default %(default)s)")
     p.add_argument("--style-blend-weights", type=float, nargs="+", metavar="STYLE_BLEND_WEIGHT")
@@ -153,8 +159,7 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoints}:
         raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
     _check_progress_files(args, [args.output, *checkpoints])
-    if not os.path.exists(args.network):
-        raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
+    args.network = download.require_network(args.network)  # a bare name: the working directory, then the cache
 
 
 def _check_progress_files(args: argparse.Namespace, images_written: list[str]) -> None:
