@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -248,6 +249,30 @@ def test_minigrad_does_not_import_cupy(xp, tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_the_suite_collects_and_skips_the_comparisons_without_tensorflow(xp, tmp_path) -> None:
+    if xp is not np:
+        pytest.skip("a property of the test files, not of a backend")
+    # a stand-in tensorflow whose import fails, as where it is not installed
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("raise ImportError('no tensorflow here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    pytest_args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+    def run_pytest(*args: str) -> str:
+        proc = subprocess.run(
+            [*pytest_args, *args], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        return proc.stdout
+
+    collected = run_pytest("--collect-only", "tests")
+    assert re.search(r"^\d+ tests collected in ", collected, re.M), collected[-2000:]  # else: "..., N errors in"
+    skipped = run_pytest(
+        "-rs", "tests/test_optim.py", "-k", "tensorflow", "tests/test_vgg.py::test_forward_matches_tensorflow"
+    )
+    assert "TensorFlow is not installed" in skipped and " passed" not in skipped, skipped[-2000:]
 
 
 def test_leaves_get_their_own_gradient_arrays(xp, rng) -> None:
