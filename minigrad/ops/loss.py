@@ -13,6 +13,7 @@ class L2Loss(Function):
     """sum(x**2) / 2, as tf.nn.l2_loss."""
 
     def forward(self, x: Any) -> Any:
+        self.require_float(x)
         self.save(x)
         flat = x.reshape(-1)
         return blas.dot(flat, flat) * x.dtype.type(0.5)  # a dot product: one pass, BLAS-accumulated
