@@ -69,6 +69,7 @@ class Tensor:
         return float(self.data.reshape(-1)[0]) if self.size == 1 else self.data.item()
 
     def detach(self) -> Tensor:
+        """The same array as a constant: no graph, no gradient flows back through it."""
         return Tensor(self.data)
 
     # ---- autograd ----------------------------------------------------------------

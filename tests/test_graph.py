@@ -360,3 +360,38 @@ def test_constants_of_other_kinds_take_the_tensors_dtype(xp) -> None:
     for other in ([1.0, 2.0, 3.0], (1.0, 2.0, 3.0), np.float64(2.0), np.int64(2)):
         assert (x * other).dtype == np.float32 and (other + x).dtype == np.float32
     np.testing.assert_allclose(to_numpy((x + [1.0, 2.0, 3.0]).data), [2, 3, 4])
+
+
+# ---- the package's surface ----------------------------------------------------------------------
+
+
+def test_every_op_is_exported_from_the_one_list() -> None:
+    from minigrad import ops
+
+    assert set(ops.__all__) <= set(mg.__all__)
+    for name in mg.__all__:
+        assert hasattr(mg, name), name
+    for name in ops.__all__:
+        assert getattr(mg, name) is getattr(ops, name), name
+
+
+def test_detach_gives_a_constant_over_the_same_array(xp, rng) -> None:
+    a = rng.standard_normal(4)
+    x = tensor(xp, a, requires_grad=True)
+    y = x * 3.0
+    d = y.detach()
+    assert d.data is y.data and not d.requires_grad and d._ctx is None
+    (y * d).sum().backward()  # d/dx (3x * const 3x) = 3 * 3x: nothing flows back through d
+    np.testing.assert_allclose(to_numpy(x.grad), 9 * a, rtol=1e-12)
+
+
+def test_to_backend_moves_arrays_and_leaves_those_already_there(xp) -> None:
+    host = np.arange(6.0).reshape(2, 3)
+    assert mg.backend.to_backend(host, "numpy") is host
+    moved = mg.backend.to_backend(host, "cupy" if xp is not np else "numpy")
+    assert mg.backend.get_array_module(moved) is xp
+    back = mg.backend.to_backend(moved, "numpy")
+    assert isinstance(back, np.ndarray)
+    np.testing.assert_array_equal(back, host)
+    with pytest.raises(mg.backend.BackendError, match="unknown backend"):
+        mg.backend.to_backend(host, "tpu")
