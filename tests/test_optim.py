@@ -285,3 +285,18 @@ def test_adam_matches_tensorflow_with_gradients_from_1e_minus_9_to_1e4(tf, dtype
         x.grad = g.copy()
         adam.step()
         np.testing.assert_allclose(x.data, expected[i], rtol=ADAM_RTOL[dtype], atol=0, err_msg=f"step {i + 1}")
+
+
+def test_a_search_that_finds_no_lower_point_stays_and_starts_over(xp) -> None:
+    x = mg.Tensor(xp.asarray(np.array([1.0, -2.0])), requires_grad=True)
+
+    def misleading(params: list) -> float:  # reports a descent slope, but every step goes up
+        (p,) = params
+        p.grad = -p.data.copy() if float(p.data @ p.data) == 5.0 else p.data.copy()
+        return float(p.data @ p.data)
+
+    optimizer = LBFGS([x], line_search="strong_wolfe", history_size=5)
+    optimizer.memory.add(xp.asarray([1.0, 0.0]), xp.asarray([2.0, 0.0]))
+    run(optimizer, misleading, 1)
+    np.testing.assert_array_equal(to_numpy(x.data), [1.0, -2.0])
+    assert not optimizer.memory.pairs
