@@ -24,7 +24,7 @@ def xp(request):
 
 @pytest.fixture(scope="module")
 def tf():
-    """TensorFlow, imported on first use (CPU only, quiet)."""
+    """TensorFlow, imported on first use (CPU only, quiet); where it is not installed the test is skipped."""
     from tf_reference import load_tf
 
     return load_tf()
