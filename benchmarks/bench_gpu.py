@@ -1,12 +1,13 @@
 """CPU vs GPU benchmark: one style-transfer iteration on numpy, on cupy, and in PyTorch CUDA.
 
     python -m benchmarks.bench_gpu [--sizes 256 512 1024 2048] [--repeats 5] [--tf32] [--graph] [--markdown out.md]
+                                   [--cpu-max-size 512] [--graph-sizes 256 512] [--skip-cpu]
 
 Needs cupy and a CUDA device. Like is compared with like: our FP32 rows with PyTorch's FP32
 (cuDNN's and cuBLAS's TF32 switched off: PyTorch allows TF32 in cuDNN convolutions by default),
 our --tf32 rows with PyTorch's TF32. --graph adds rows with forward and backward replayed as one
-CUDA graph (opt-in, benchmarks/graph_step.py). Memory is the peak in use during the timed
-iterations: our pool's bytes in use through a peak-tracking allocator hook, against
+CUDA graph (opt-in, benchmarks/graph_step.py; --graph-sizes: at those sizes only). Memory is the
+peak in use during the timed iterations: our pool's bytes in use through a peak-tracking allocator hook, against
 torch.cuda.max_memory_allocated (graph rows: device memory in use, the async pool takes no hook).
 GPU times are taken after a synchronisation at the end of each iteration. Sizes that fail or run
 out of memory are reported as such, not hidden.
@@ -25,15 +26,17 @@ HEADER = ["size", "run", "precision", "median s", "min s", "max s", "speed-up vs
           "ours / torch (same precision)", "GFLOP/s", "peak GPU MB in use"]  # fmt: skip
 
 
-def runs(args) -> list[tuple[str, str, str, tuple[str, ...]]]:
+def runs(args, size: int) -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(name, impl, precision, worker flags) for every row of one size."""
-    out = [] if args.skip_cpu else [("numpy", "minigrad", "fp32", ("--backend", "numpy"))]
+    cpu = not args.skip_cpu and size <= args.cpu_max_size
+    out = [("numpy", "minigrad", "fp32", ("--backend", "numpy"))] if cpu else []
+    graph = args.graph or size in args.graph_sizes
     torch = common.available("torch")
     for precision in ("fp32", "tf32") if args.tf32 else ("fp32",):
         flag = ("--tf32",) if precision == "tf32" else ()
         suffix = "" if precision == "fp32" else " tf32"
         out.append(("cupy" + suffix, "minigrad", precision, ("--backend", "cupy", *flag)))
-        if args.graph:
+        if graph:
             out.append(("cupy graph" + suffix, "minigrad", precision, ("--backend", "cupy", "--graph", *flag)))
         if torch:
             out.append(("torch cuda" + suffix, "torch", precision, ("--device", "cuda", *flag)))
@@ -66,6 +69,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--tf32", action="store_true", help="also time TF32 rows, ours and PyTorch's")
     parser.add_argument("--graph", action="store_true", help="also time our iteration replayed as a CUDA graph")
+    parser.add_argument("--graph-sizes", type=int, nargs="*", default=[], help="... at these sizes only")
     parser.add_argument("--skip-cpu", action="store_true", help="leave out the numpy rows (slow at 2048)")
     parser.add_argument("--cpu-max-size", type=int, default=10**9, help="numpy rows only up to this size")
     parser.add_argument("--markdown")
@@ -75,9 +79,7 @@ def main() -> None:
     results: dict[tuple[int, str], dict] = {}
     rows = []
     for size in args.sizes:
-        for name, impl, precision, flags in runs(args):
-            if name == "numpy" and size > args.cpu_max_size:
-                continue
+        for name, impl, precision, flags in runs(args, size):
             r = common.summarise(common.run_worker(impl, size, args.repeats, flags))
             results[size, name] = r
             rows.append((size, name, precision, r))

@@ -18,13 +18,16 @@ cached by it; their scalar arguments are host values, so a captured CUDA graph r
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 import numpy as np
 
 from .geometry import Axis
 
-FUSED = True  # off: the generic array code on cupy too (the parity checks compare the two)
+# off: the generic array code on cupy too (the parity checks compare the two); MINIGRAD_FUSED=0 starts
+# with it off, so that a GPU run can go on if a kernel fails to compile there
+FUSED = os.environ.get("MINIGRAD_FUSED", "1") != "0"
 
 
 def _index(h: str, w: str, row: str = "row", col: str = "col") -> str:
