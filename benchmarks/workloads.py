@@ -21,9 +21,11 @@ DEEPEST = "relu5_1"
 DEFAULTS = StyleConfig()  # the one source of the weights and Adam's settings
 CONTENT_LAYERS = content_layer_weights(DEFAULTS.content_weight_blend)  # {"relu4_2": 1.0}
 LAYER_WEIGHTS = style_layer_weights(DEFAULTS.style_layer_weight_exp)
-# the PyTorch and TensorFlow nets below are VGG-19 with max pooling up to relu5_1
+LEARNING_RATE = DEFAULTS.lr()  # Adam's: the loop's default optimiser, checked below
 NAMES = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
-if DEFAULTS.pooling != "max" or not set(CONTENT_LAYERS) | set(STYLE_LAYERS) <= set(NAMES):
+# the PyTorch and TensorFlow steps below are Adam on VGG-19 with max pooling up to relu5_1
+_FITS = DEFAULTS.optimizer == "adam" and DEFAULTS.pooling == "max"
+if not _FITS or not set(CONTENT_LAYERS) | set(STYLE_LAYERS) <= set(NAMES):
     raise RuntimeError("benchmarks.workloads: the loop's defaults no longer fit the peers' VGG-19 up to relu5_1")
 
 
@@ -63,7 +65,7 @@ def minigrad_setup(size: int, backend: str = "numpy") -> tuple:
     objective = Objective(net, content, [style], [1.0], c.content_weight, c.content_weight_blend,
                           c.style_weight, c.style_layer_weight_exp, c.tv_weight)  # fmt: skip
     image = mg.Tensor(net.xp.asarray(noise), requires_grad=True)
-    adam = mg.optim.Adam([image], c.learning_rate, c.beta1, c.beta2, c.epsilon)
+    adam = mg.optim.Adam([image], LEARNING_RATE, c.beta1, c.beta2, c.epsilon)
     return objective, image, adam
 
 
@@ -141,7 +143,7 @@ def torch_step(size: int, device: str = "cpu") -> Callable[[], None]:
         grams = {n: _torch_gram(f) for n, f in _torch_features(net, style).items() if n in STYLE_LAYERS}
     image = noise.clone().requires_grad_(True)
     c = DEFAULTS
-    adam = torch.optim.Adam([image], lr=c.learning_rate, betas=(c.beta1, c.beta2), eps=c.epsilon)
+    adam = torch.optim.Adam([image], lr=LEARNING_RATE, betas=(c.beta1, c.beta2), eps=c.epsilon)
 
     def step() -> None:
         adam.zero_grad(set_to_none=True)
@@ -194,7 +196,7 @@ def tf_step(size: int) -> Callable[[], None]:
     grams = {n: _tf_gram(tf, v) for n, v in _tf_features(tf, params, tf.constant(style)).items() if n in STYLE_LAYERS}
     image = tf.Variable(noise)
     c = DEFAULTS
-    adam = tf.keras.optimizers.Adam(c.learning_rate, beta_1=c.beta1, beta_2=c.beta2, epsilon=c.epsilon)
+    adam = tf.keras.optimizers.Adam(LEARNING_RATE, beta_1=c.beta1, beta_2=c.beta2, epsilon=c.epsilon)
 
     @tf.function
     def train() -> None:

@@ -25,7 +25,7 @@ def test_the_workload_takes_the_loops_defaults() -> None:
     assert (objective.content_weight, objective.style_weight, objective.tv_weight) == (
         config.content_weight, config.style_weight, config.tv_weight)  # fmt: skip
     assert objective.net.pooling == config.pooling and objective.content_weights == workloads.CONTENT_LAYERS
-    assert adam.lr == config.learning_rate and image.shape == (1, 16, 16, 3)
+    assert adam.lr == config.lr() == 10.0 and image.shape == (1, 16, 16, 3)
 
 
 def _fake_torch() -> types.ModuleType:
