@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 
 from benchmarks import common
 from benchmarks.workloads import flops
@@ -84,25 +85,29 @@ def main() -> None:
             results[size, name] = r
             rows.append((size, name, precision, r))
             print(json.dumps({"run": name, **{k: v for k, v in r.items() if k != "times"}}), flush=True)
+        report(rows, results, args.markdown)  # after every size: a run cut short keeps what it measured
+    print(report(rows, results, None))
+
+
+def report(rows: list, results: dict, path: str | None) -> str:
     facts = [f"host: {common.cpu_name()}, {os.cpu_count()} cores", gpu_name(),
              "versions: " + ", ".join(f"{k} {v}" for k, v in common.versions().items())]  # fmt: skip
     table = [row(size, name, precision, r, results) for size, name, precision, r in rows]
     text = "\n".join(f"- {f}" for f in facts) + "\n\n" + common.markdown_table(HEADER, table)
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
+    if path:
+        with open(path, "w") as f:
             f.write(text + "\n")
+    return text
 
 
 def gpu_name() -> str:
+    """From nvidia-smi, so that this process holds no CUDA context (and no device memory) of its own."""
     try:
-        import cupy
-
-        props = cupy.cuda.runtime.getDeviceProperties(0)
-        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-        return f"GPU: {name}, {props['totalGlobalMem'] / 2**30:.0f} GiB"
-    except Exception as exc:  # no cupy or no device: say so in the table's header
-        return f"GPU: unavailable ({type(exc).__name__}: {exc})"
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20, check=True).stdout.strip()  # fmt: skip
+        return f"GPU: {out.splitlines()[0]} (name, memory, driver)"
+    except (OSError, subprocess.SubprocessError, IndexError) as exc:
+        return f"GPU: not found by nvidia-smi ({type(exc).__name__})"
 
 
 if __name__ == "__main__":
