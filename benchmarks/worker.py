@@ -64,6 +64,17 @@ def _build(args):
     raise SystemExit(f"worker: unknown --impl {args.impl}")
 
 
+def _install_tracker(args):
+    """Our cupy rows (not the graph's: the async pool takes no hook): the peak-tracking allocator."""
+    if args.impl != "minigrad" or args.backend != "cupy" or args.graph:
+        return None
+    import cupy
+
+    from benchmarks.gpu_memory import PeakTracker
+
+    return PeakTracker(cupy)
+
+
 def _peak_memory(args):
     """Start tracking the peak GPU memory (before the timed iterations); returns a report function."""
     if args.impl == "minigrad" and args.backend == "cupy" and not args.graph:
@@ -100,12 +111,7 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    if args.impl == "minigrad" and args.backend == "cupy" and not args.graph:
-        import cupy
-
-        from benchmarks.gpu_memory import PeakTracker
-
-        args.tracker = PeakTracker(cupy)  # installed before the run's arrays are allocated
+    args.tracker = _install_tracker(args)  # before the run's arrays are allocated
     step = _build(args)
     setup = time.perf_counter() - t0
     hwm_reset = _reset_peak_rss()
