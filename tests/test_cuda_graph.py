@@ -77,7 +77,7 @@ def test_a_step_runs_eagerly_then_is_captured_once_and_each_call_replays_it() ->
     step()
     step()
     assert xp.log == ["launch", "launch"]  # the body itself never runs again
-    assert step.node_counts() == {"KERNEL": 1, "MEMSET": 1}
+    assert step.node_counts() == {"nodes": 2, "KERNEL": 1, "MEMSET": 1}
 
 
 def test_a_failed_capture_ends_the_capture_and_says_why_in_one_line() -> None:
@@ -111,7 +111,9 @@ def test_graph_nodes_are_counted_by_kind_over_multi_line_labels() -> None:
         '"graph_1_node_2"[label="2 MEMSET"];\n"graph_1_node_0" -> "graph_1_node_1";\n'
         '"graph_1_node_3"[label="{KERNEL | sgemm}"];\n"graph_1_node_4"[label="MEM_FREE"];\n}\n}\n'
     )
-    assert cuda_graph.count_nodes(dot) == {"KERNEL": 2, "MEM_ALLOC": 1, "MEMSET": 1, "MEM_FREE": 1}
+    assert cuda_graph.count_nodes(dot) == {"nodes": 5, "KERNEL": 2, "MEM_ALLOC": 1, "MEMSET": 1, "MEM_FREE": 1}
+    unquoted = 'digraph g {\ngraph [rankdir=TB];\nn0 [label="SOMETHING_NEW"];\nn1 [label="KERNEL"];\nn0 -> n1;\n}'
+    assert cuda_graph.count_nodes(unquoted) == {"nodes": 2, "other": 1, "KERNEL": 1}
 
 
 def test_cupy_graph_replay_recomputes_a_minigrad_step(xp) -> None:

@@ -119,15 +119,15 @@ _NODE_KINDS = ("KERNEL", "MEMSET", "MEMCPY", "MEM_ALLOC", "MEM_FREE", "HOST", "E
 
 
 def count_nodes(dot: str) -> dict[str, int]:
-    """Node kinds in cudaGraphDebugDotPrint's output: the first kind named in each node statement.
+    """Nodes in cudaGraphDebugDotPrint's output, in all and by the first kind each one's statement names.
 
-    A node statement starts a line with its quoted name and its attribute list (``"g_node_3"[...``);
+    A node statement starts a line with its name, quoted or not, and its attribute list (``"g_node_3"[...``);
     its label, which names the kind, may run over several lines; edge lines (``"a" -> "b"``) name no kind.
     """
     kinds = re.compile(r"\b(" + "|".join(sorted(_NODE_KINDS, key=len, reverse=True)) + r")\b")
     counts: Counter[str] = Counter()
-    for statement in re.split(r'\n(?="[^"\n]+"\s*\[)', "\n" + dot)[1:]:
+    statements = re.split(r'\n(?="?(?!(?:graph|node|edge|subgraph|digraph)\b)[\w.]+"?\s*\[)', "\n" + dot)[1:]
+    for statement in statements:
         found = kinds.search(statement)
-        if found:
-            counts[found.group(1)] += 1
-    return dict(counts)
+        counts[found.group(1) if found else "other"] += 1
+    return {"nodes": len(statements), **counts}
