@@ -89,7 +89,10 @@ def _import_cupy() -> ModuleType:
     try:
         import cupy  # noqa: PLC0415 - the one place cupy is imported
     except ImportError as exc:
-        raise BackendError(f"backend 'cupy': cupy is not installed ({exc}); {cupy_install_hint()}") from None
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name == "cupy"
+        state = "is not installed" if missing else "is installed but does not import (a wheel for another CUDA?)"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BackendError(f"backend 'cupy': cupy {state}: {reason}; {cupy_install_hint()}") from None
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDARuntimeError and driver errors

@@ -52,16 +52,29 @@ def test_the_driver_cuda_version_is_read_from_nvidia_smi(monkeypatch) -> None:
     assert backend._driver_cuda_major() is None
 
 
-def test_the_missing_cupy_message_is_one_line_with_the_hint(tmp_path) -> None:
-    # a cupy that cannot be imported, whatever is installed here
-    (tmp_path / "cupy").mkdir()
-    (tmp_path / "cupy" / "__init__.py").write_text("raise ImportError('No module named cupy (planted)')\n")
-    code = (
+def _message_without(tmp_path, cupy_init: str | None) -> str:
+    """What array_module('cupy') says where cupy is missing (None) or is a package running ``cupy_init``."""
+    if cupy_init is not None:
+        (tmp_path / "cupy").mkdir()
+        (tmp_path / "cupy" / "__init__.py").write_text(cupy_init)
+    block = "import sys; sys.modules['cupy'] = None\n" if cupy_init is None else ""  # as if not installed
+    code = block + (
         "from minigrad import backend\n"
         "try:\n    backend.array_module('cupy')\n"
         "except backend.BackendError as e:\n    print(e)\n"
     )
     env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+
+
+def test_the_missing_cupy_message_is_one_line_with_the_hint(tmp_path) -> None:
+    out = _message_without(tmp_path, None)
     assert len(out.splitlines()) == 1
     assert out.startswith("backend 'cupy': cupy is not installed") and "pip install '.[gpu-cuda" in out
+
+
+def test_a_cupy_that_does_not_import_is_told_apart_from_a_missing_one(tmp_path) -> None:
+    out = _message_without(tmp_path, "raise ImportError('libcudart.so.12: cannot open shared object file\\nmore')\n")
+    assert len(out.splitlines()) == 1
+    assert out.startswith("backend 'cupy': cupy is installed but does not import (a wheel for another CUDA?)")
+    assert "libcudart.so.12: cannot open shared object file;" in out and "pip install '.[gpu-cuda" in out
