@@ -13,16 +13,19 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
 from vgg import download, images
+from vgg.config import LEARNING_RATES
+from vgg.driver import Checkpoint, End, Event
 from vgg.errors import ConfigError, LossNotFiniteError, StyleError
+from vgg.listeners import HistoryListener, Listener, ProgressListener, broadcast
 from vgg.matconvnet import load_vgg19
 from vgg.model import POOLINGS
 from vgg.progress import MODES
-from vgg.stylize import StyleConfig, stylize
+from vgg.stylize import Run, StyleConfig
 
 PROG = "stylize"
 DEFAULTS = StyleConfig()
@@ -56,7 +59,11 @@ def _add_original_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style-weight", type=float, default=d.style_weight, help="(default %(default)s)")
     p.add_argument("--style-blend-weights", type=float, nargs="+", metavar="STYLE_BLEND_WEIGHT")
     p.add_argument("--tv-weight", type=float, default=d.tv_weight, help="(default %(default)s)")
-    p.add_argument("--learning-rate", type=float, default=d.learning_rate, help="(default %(default)s)")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        help="(default {:g} for Adam, {:g} for L-BFGS)".format(*LEARNING_RATES.values()),
+    )
     p.add_argument("--initial", metavar="INITIAL", help="initial image (default: Gaussian noise)")
     p.add_argument("--print-iterations", type=int, help="print the losses every N iterations")
     p.add_argument("--checkpoint-iterations", type=int, help="save a checkpoint every N iterations")
@@ -124,12 +131,11 @@ def config_from(args: argparse.Namespace) -> StyleConfig:
     return StyleConfig(**{f: getattr(args, f) for f in fields})
 
 
-def checkpoint_names(args: argparse.Namespace) -> list[str]:
+def checkpoint_names(args: argparse.Namespace, config: StyleConfig) -> list[str]:
     """Every checkpoint file the run will write (0-based iterations; the last one is --output)."""
     if not args.checkpoint_output:
         return []
-    steps = range(0, args.iterations - 1, args.checkpoint_iterations)
-    return [args.checkpoint_output % i for i in steps]
+    return [args.checkpoint_output % i for i in config.checkpoint_iterations_list()]
 
 
 def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
@@ -153,7 +159,7 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
     if args.tf32:
         mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
-    checkpoints = checkpoint_names(args)
+    checkpoints = checkpoint_names(args, config)
     for name in [args.output, *checkpoints]:
         images.check_output(name, args.overwrite)
     if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoints}:
@@ -204,35 +210,58 @@ def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
     return net
 
 
-def run(args: argparse.Namespace) -> int:
-    config = config_from(args)
-    check_args(args, config)
+def listeners(args: argparse.Namespace, config: StyleConfig) -> list[Listener]:
+    """What listens to the loop: the progress lines, the loss history and its plot."""
+    return [ProgressListener(None, config.progress), HistoryListener.of(config)]
+
+
+def write_images(args: argparse.Namespace, events: Iterator[Event]) -> None:
+    """Each checkpoint to --checkpoint-output % i, the end to --output."""
+    for event in events:
+        if isinstance(event, Checkpoint):
+            images.save_image(args.checkpoint_output % event.i, event.image)
+        elif isinstance(event, End):
+            images.save_image(args.output, event.image)
+
+
+def make_run(args: argparse.Namespace, config: StyleConfig) -> Run:
+    """The run of the loop the flags ask for: inputs read, network loaded."""
     content, styles, initial = read_images(args)
     if config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load_network(args, config)
+    return Run(net, content, styles, initial, config)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    check_args(args, config)
+    loop = make_run(args, config)
     try:
-        for iteration, image in stylize(net, content, styles, initial, config):
-            images.save_image(args.output if iteration is None else args.checkpoint_output % iteration, image)
+        write_images(args, broadcast(loop.events(), listeners(args, config)))
     except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
         where = "GPU" if config.backend == "cupy" else "host"
-        height, width = content.shape[:2]
+        height, width = loop.content.shape[:2]
         print(
             f"{PROG}: error: out of {where} memory for a {width}x{height} image ({exc}); try a smaller --width",
             file=sys.stderr,
         )
         return 2
     except LossNotFiniteError as exc:
-        if exc.image is None:
-            print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)
-        else:
-            images.save_image(args.output, exc.image)
-            print(
-                f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {args.output}",
-                file=sys.stderr,
-            )
-        return 1
+        return _not_finite(args, exc)
     return 0
+
+
+def _not_finite(args: argparse.Namespace, exc: LossNotFiniteError) -> int:
+    if exc.image is None:
+        print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)
+    else:
+        images.save_image(args.output, exc.image)
+        print(
+            f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {args.output}",
+            file=sys.stderr,
+        )
+    return 1
 
 
 def flag_names(message: str) -> str:

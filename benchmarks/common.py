@@ -36,15 +36,22 @@ def available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def run_worker(impl: str, size: int, repeats: int, extra: tuple[str, ...] = (), timeout: float = 1800) -> dict:
+def run_worker(
+    impl: str, size: int, repeats: int, extra: tuple[str, ...] = (), timeout: float = 1800, env: dict | None = None
+) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.worker", "--impl", impl, "--size", str(size), "--repeats", str(repeats)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     proc = subprocess.run([*cmd, *extra], capture_output=True, text=True, env=env, timeout=timeout, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"impl": impl, "size": size, "error": f"exit {proc.returncode}: {tail}"}
     return json.loads(lines[-1])
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """Environment that holds BLAS and OpenMP pools (numpy/scipy's OpenBLAS, PyTorch's) to ``threads``."""
+    return {v: str(threads) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def time_step(step, warmup: int, repeats: int) -> list[float]:

@@ -42,14 +42,21 @@ def _build(args):
 
         if args.backend == "numpy":
             minigrad.backend.reuse_host_memory()  # as the CLI does
-        elif os.environ.get("CUPY_TF32") == "1":
+            return workloads.minigrad_step(args.size, args.backend)
+        if args.tf32:
             minigrad.backend.allow_tf32()  # as the CLI's --tf32 does
+        if args.graph:
+            from benchmarks.graph_step import graph_step
+
+            return graph_step(args.size)
         return workloads.minigrad_step(args.size, args.backend)
     if args.impl == "torch":
         import torch
 
         if args.device == "cpu" and args.threads:
             torch.set_num_threads(args.threads)
+        if args.device == "cuda":  # FP32 unless asked: cuDNN's convolutions default to TF32
+            torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = bool(args.tf32)
         return workloads.torch_step(args.size, args.device)
     if args.impl == "tf":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -57,17 +64,37 @@ def _build(args):
     raise SystemExit(f"worker: unknown --impl {args.impl}")
 
 
-def _gpu_memory(args) -> dict:
+def _install_tracker(args):
+    """Our cupy rows (not the graph's: the async pool takes no hook): the peak-tracking allocator."""
+    if args.impl != "minigrad" or args.backend != "cupy" or args.graph:
+        return None
+    import cupy
+
+    from benchmarks.gpu_memory import PeakTracker
+
+    return PeakTracker(cupy)
+
+
+def _peak_memory(args):
+    """Start tracking the peak GPU memory (before the timed iterations); returns a report function."""
+    if args.impl == "minigrad" and args.backend == "cupy" and not args.graph:
+        tracker = args.tracker
+        tracker.reset()
+        return tracker.report
     if args.impl == "minigrad" and args.backend == "cupy":
         import cupy
 
-        pool = cupy.get_default_memory_pool()
-        return {"gpu_pool_used_mb": pool.used_bytes() / 2**20, "gpu_pool_total_mb": pool.total_bytes() / 2**20}
+        from benchmarks.gpu_memory import device_used_mb
+
+        return lambda: {"gpu_device_used_mb": device_used_mb(cupy)}  # the async pool takes no hook
     if args.impl == "torch" and args.device == "cuda":
         import torch
 
-        return {"gpu_peak_allocated_mb": torch.cuda.max_memory_allocated() / 2**20}
-    return {}
+        from benchmarks.gpu_memory import torch_peak
+
+        torch.cuda.reset_peak_memory_stats()
+        return lambda: torch_peak(torch)
+    return dict
 
 
 def main() -> None:
@@ -79,14 +106,20 @@ def main() -> None:
     parser.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--tf32", action="store_true", help="TF32 matrix multiplies (ours and PyTorch's)")
+    parser.add_argument("--graph", action="store_true", help="cupy: replay forward+backward as a CUDA graph")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
+    args.tracker = _install_tracker(args)  # before the run's arrays are allocated
     step = _build(args)
     setup = time.perf_counter() - t0
     hwm_reset = _reset_peak_rss()
     base = _status_mb("VmRSS")
-    times = common.time_step(step, args.warmup, args.repeats)
+    for _ in range(args.warmup):
+        step()
+    gpu_memory = _peak_memory(args)
+    times = common.time_step(step, 0, args.repeats)
     result = {
         "impl": args.impl,
         "size": args.size,
@@ -97,7 +130,8 @@ def main() -> None:
         "rss_peak_mb": _status_mb("VmHWM"),
         "rss_peak_is_window": hwm_reset,
         "cpu_s": sum(os.times()[:2]),
-        **_gpu_memory(args),
+        "threads": args.threads or None,
+        **gpu_memory(),
     }
     print(json.dumps(result))
 

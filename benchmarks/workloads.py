@@ -2,8 +2,9 @@
 
 The work: VGG-19 forward to relu5_1 on a 1 x H x W x 3 float32 image, the seed's content
 (relu4_2) + style (relu1_1..relu5_1 Gram matrices) + total-variation losses at the default
-weights, backward to the image, one Adam step. The VGG weights are random with VGG-19's real
-shapes (the same arrays for every framework), so no download is needed.
+weights, backward to the image, one Adam step. The weights and Adam's settings are the loop's
+defaults, ``vgg.stylize.StyleConfig()``, for every framework. The VGG weights are random with
+VGG-19's real shapes (the same arrays for every framework), so no download is needed.
 """
 
 from __future__ import annotations
@@ -12,11 +13,20 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vgg.losses import STYLE_LAYERS
+from vgg.losses import STYLE_LAYERS, content_layer_weights, style_layer_weights
 from vgg.model import BLOCK_CHANNELS, MEAN_PIXEL, VGG19_LAYERS, random_params
+from vgg.stylize import StyleConfig
 
 DEEPEST = "relu5_1"
-CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, LEARNING_RATE = 5e0, 1e2, 1e2, 1e1
+DEFAULTS = StyleConfig()  # the one source of the weights and Adam's settings
+CONTENT_LAYERS = content_layer_weights(DEFAULTS.content_weight_blend)  # {"relu4_2": 1.0}
+LAYER_WEIGHTS = style_layer_weights(DEFAULTS.style_layer_weight_exp)
+LEARNING_RATE = DEFAULTS.lr()  # Adam's: the loop's default optimiser, checked below
+NAMES = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
+# the PyTorch and TensorFlow steps below are Adam on VGG-19 with max pooling up to relu5_1
+_FITS = DEFAULTS.optimizer == "adam" and DEFAULTS.pooling == "max"
+if not _FITS or not set(CONTENT_LAYERS) | set(STYLE_LAYERS) <= set(NAMES):
+    raise RuntimeError("benchmarks.workloads: the loop's defaults no longer fit the peers' VGG-19 up to relu5_1")
 
 
 def images(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,17 +53,27 @@ def flops(size: int) -> float:
     return total
 
 
-def minigrad_step(size: int, backend: str = "numpy") -> Callable[[], None]:
-    """Our iteration, through the same Objective and Adam the stylize loop uses."""
+def minigrad_setup(size: int, backend: str = "numpy") -> tuple:
+    """(objective, image, adam): the same Objective and Adam the stylize loop uses, at the defaults."""
     import minigrad as mg
     from vgg.losses import Objective
     from vgg.model import VGG19
 
-    net = VGG19(random_params(0), MEAN_PIXEL, "max", backend)
+    c = DEFAULTS
+    net = VGG19(random_params(0), MEAN_PIXEL, c.pooling, backend)
     content, style, noise = images(size)
-    objective = Objective(net, content, [style], [1.0], CONTENT_WEIGHT, 1.0, STYLE_WEIGHT, 1.0, TV_WEIGHT)
+    objective = Objective(net, content, [style], [1.0], c.content_weight, c.content_weight_blend,
+                          c.style_weight, c.style_layer_weight_exp, c.tv_weight)  # fmt: skip
     image = mg.Tensor(net.xp.asarray(noise), requires_grad=True)
-    adam = mg.optim.Adam([image], lr=LEARNING_RATE)
+    adam = mg.optim.Adam([image], LEARNING_RATE, c.beta1, c.beta2, c.epsilon)
+    return objective, image, adam
+
+
+def minigrad_step(size: int, backend: str = "numpy") -> Callable[[], None]:
+    """Our iteration: forward, the losses, backward, one Adam step (synchronised on a GPU)."""
+    import minigrad as mg
+
+    objective, image, adam = minigrad_setup(size, backend)
 
     def step() -> None:
         adam.zero_grad()
@@ -83,9 +103,6 @@ def _torch_net(torch, device: str):
     return net
 
 
-NAMES = VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]
-
-
 def _torch_features(net, x) -> dict:
     out = {}
     for name, layer in zip(NAMES, net):
@@ -100,11 +117,14 @@ def _torch_gram(f):
     return flat.t() @ flat / (h * w * c)
 
 
-def _torch_loss(torch, f: dict, x, target, grams: dict):
-    content = CONTENT_WEIGHT * torch.sum((f["relu4_2"] - target) ** 2) / target.numel()
-    style = sum(STYLE_WEIGHT * torch.sum((_torch_gram(f[n]) - g) ** 2) / g.numel() for n, g in grams.items())
+def _torch_loss(torch, f: dict, x, targets: dict, grams: dict):
+    c = DEFAULTS
+    content = sum(w * c.content_weight * torch.sum((f[n] - targets[n]) ** 2) / targets[n].numel()
+                  for n, w in CONTENT_LAYERS.items())  # fmt: skip
+    style = sum(LAYER_WEIGHTS[n] * c.style_weight * torch.sum((_torch_gram(f[n]) - g) ** 2) / g.numel()
+                for n, g in grams.items())  # fmt: skip
     dy, dx = x[:, :, 1:] - x[:, :, :-1], x[:, :, :, 1:] - x[:, :, :, :-1]
-    return content + style + TV_WEIGHT * (torch.sum(dy**2) / dy.numel() + torch.sum(dx**2) / dx.numel())
+    return content + style + c.tv_weight * (torch.sum(dy**2) / dy.numel() + torch.sum(dx**2) / dx.numel())
 
 
 def torch_step(size: int, device: str = "cpu") -> Callable[[], None]:
@@ -119,14 +139,15 @@ def torch_step(size: int, device: str = "cpu") -> Callable[[], None]:
 
     content, style, noise = (to_torch(a) for a in images(size))
     with torch.no_grad():
-        target = _torch_features(net, content)["relu4_2"]
+        targets = {n: f for n, f in _torch_features(net, content).items() if n in CONTENT_LAYERS}
         grams = {n: _torch_gram(f) for n, f in _torch_features(net, style).items() if n in STYLE_LAYERS}
     image = noise.clone().requires_grad_(True)
-    adam = torch.optim.Adam([image], lr=LEARNING_RATE, eps=1e-8)
+    c = DEFAULTS
+    adam = torch.optim.Adam([image], lr=LEARNING_RATE, betas=(c.beta1, c.beta2), eps=c.epsilon)
 
     def step() -> None:
         adam.zero_grad(set_to_none=True)
-        _torch_loss(torch, _torch_features(net, image), image, target, grams).backward()
+        _torch_loss(torch, _torch_features(net, image), image, targets, grams).backward()
         adam.step()
         if device == "cuda":
             torch.cuda.synchronize()
@@ -153,15 +174,16 @@ def _tf_gram(tf, f):
     return tf.matmul(flat, flat, transpose_a=True) / (h * w * c)
 
 
-def _tf_loss(tf, f: dict, x, target, grams: dict):
+def _tf_loss(tf, f: dict, x, targets: dict, grams: dict):
     def mean_square(d):
         return 2 * tf.nn.l2_loss(d) / float(np.prod(d.shape))
 
-    loss = CONTENT_WEIGHT * mean_square(f["relu4_2"] - target)
+    c = DEFAULTS
+    loss = sum(w * c.content_weight * mean_square(f[n] - targets[n]) for n, w in CONTENT_LAYERS.items())
     for n, g in grams.items():
-        loss += STYLE_WEIGHT * mean_square(_tf_gram(tf, f[n]) - g)
+        loss += LAYER_WEIGHTS[n] * c.style_weight * mean_square(_tf_gram(tf, f[n]) - g)
     dy, dx = x[:, 1:] - x[:, :-1], x[:, :, 1:] - x[:, :, :-1]
-    return loss + TV_WEIGHT * (mean_square(dy) + mean_square(dx))
+    return loss + c.tv_weight * (mean_square(dy) + mean_square(dx))
 
 
 def tf_step(size: int) -> Callable[[], None]:
@@ -170,15 +192,16 @@ def tf_step(size: int) -> Callable[[], None]:
 
     params = {n: (tf.constant(k), tf.constant(b)) for n, (k, b) in random_params(0).items()}
     content, style, noise = images(size)
-    target = _tf_features(tf, params, tf.constant(content))["relu4_2"]
+    targets = {n: v for n, v in _tf_features(tf, params, tf.constant(content)).items() if n in CONTENT_LAYERS}
     grams = {n: _tf_gram(tf, v) for n, v in _tf_features(tf, params, tf.constant(style)).items() if n in STYLE_LAYERS}
     image = tf.Variable(noise)
-    adam = tf.keras.optimizers.Adam(LEARNING_RATE, epsilon=1e-8)
+    c = DEFAULTS
+    adam = tf.keras.optimizers.Adam(LEARNING_RATE, beta_1=c.beta1, beta_2=c.beta2, epsilon=c.epsilon)
 
     @tf.function
     def train() -> None:
         with tf.GradientTape() as tape:
-            loss = _tf_loss(tf, _tf_features(tf, params, image), image, target, grams)
+            loss = _tf_loss(tf, _tf_features(tf, params, image), image, targets, grams)
         adam.apply_gradients([(tape.gradient(loss, image), image)])
 
     return train

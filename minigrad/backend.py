@@ -47,13 +47,52 @@ def is_array(obj: Any) -> bool:
     return cp is not None and isinstance(obj, cp.ndarray)
 
 
+CUPY_PACKAGES = {12: "cupy-cuda12x", 13: "cupy-cuda13x"}  # CUDA major -> wheel (setup.cfg's gpu-cudaN extras)
+
+
+def _driver_cuda_major() -> int | None:
+    """The CUDA major version the driver supports, from nvidia-smi's header; None if it cannot tell."""
+    import re
+    import shutil
+    import subprocess
+
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run([smi], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"CUDA Version:\s*(\d+)", out)
+    return int(found.group(1)) if found else None
+
+
+def _runtime_cuda_major() -> int | None:
+    """The major version of a CUDA runtime library the loader can find (libcudart.so.N), if any."""
+    import ctypes.util
+    import re
+
+    found = re.search(r"cudart\.so\.(\d+)", ctypes.util.find_library("cudart") or "")
+    return int(found.group(1)) if found else None
+
+
+def cupy_install_hint(cuda_major: int | None = None) -> str:
+    """Which CuPy wheel to install here: the one for this machine's CUDA major version, or both choices."""
+    major = cuda_major if cuda_major is not None else (_driver_cuda_major() or _runtime_cuda_major())
+    if major in CUPY_PACKAGES:
+        return f"pip install '.[gpu-cuda{major}]' ({CUPY_PACKAGES[major]}, for this machine's CUDA {major})"
+    choices = " or ".join(f"'.[gpu-cuda{m}]' ({pkg})" for m, pkg in CUPY_PACKAGES.items())
+    return f"pip install {choices}, the one matching your CUDA major version"
+
+
 def _import_cupy() -> ModuleType:
     try:
         import cupy  # noqa: PLC0415 - the one place cupy is imported
     except ImportError as exc:
-        raise BackendError(
-            f"backend 'cupy': cupy is not installed (pip install '.[gpu]', e.g. cupy-cuda12x): {exc}"
-        ) from None
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name == "cupy"
+        state = "is not installed" if missing else "is installed but does not import (a wheel for another CUDA?)"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BackendError(f"backend 'cupy': cupy {state}: {reason}; {cupy_install_hint()}") from None
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDARuntimeError and driver errors

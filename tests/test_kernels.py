@@ -65,7 +65,8 @@ class _FakeCublas:
         cls.calls += 1
         op_a = a.T if transa == "T" else a
         op_b = b.T if transb == "T" else b
-        out[...] = alpha * (op_a @ op_b) + beta * out
+        product = alpha * (op_a @ op_b)
+        out[...] = product if beta == 0 else product + beta * out  # beta=0: out is not read (may be garbage)
         return out
 
 

@@ -45,12 +45,12 @@ def conv_stride1(x: Any, w: Any, ah: Axis, aw: Axis, bias: Any = None, flip: boo
     for b in range(n):
         xflat = xpad[b].reshape(-1, xpad.shape[3])
         acc = out[b]
-        if bias is None:
-            acc[...] = 0
-        else:
+        if bias is not None:
             acc[...] = bias
+        # without a bias the first GEMM overwrites (beta = 0: BLAS never reads the uninitialised acc)
+        first_beta = 0.0 if bias is None else 1.0
         for r0 in range(0, rows, chunk):
-            _accumulate_taps(gemm_acc, acc[r0 : r0 + chunk], xflat, w, r0, wp, flip)
+            _accumulate_taps(gemm_acc, acc[r0 : r0 + chunk], xflat, w, (r0, wp), flip, first_beta)
     return out.reshape(n, ah.out, wp, o)[:, :, : aw.out, :]
 
 
@@ -67,29 +67,34 @@ def _accumulator(x: Any, rows: int) -> tuple[Any, int]:
     return _gemm_accumulate_cupy, rows
 
 
-def _accumulate_taps(gemm_acc: Any, acc: Any, xflat: Any, w: Any, r0: int, wp: int, flip: bool) -> None:
+def _accumulate_taps(
+    gemm_acc: Any, acc: Any, xflat: Any, w: Any, r0_wp: tuple[int, int], flip: bool, first_beta: float
+) -> None:
     kh, kw = w.shape[:2]
     rows = acc.shape[0]
+    r0, wp = r0_wp
+    beta = first_beta
     for i in range(kh):
         for j in range(kw):
             start = r0 + i * wp + j
             tap = w[kh - 1 - i, kw - 1 - j] if flip else w[i, j]
-            gemm_acc(acc, xflat[start : start + rows], tap, flip)
+            gemm_acc(acc, xflat[start : start + rows], tap, flip, beta)
+            beta = 1.0
 
 
-def _gemm_accumulate_numpy(acc: Any, a: Any, tap: Any, transpose: bool) -> None:
-    """acc += a @ (tap.T if transpose else tap), in place, for C-ordered numpy arrays."""
+def _gemm_accumulate_numpy(acc: Any, a: Any, tap: Any, transpose: bool, beta: float = 1.0) -> None:
+    """acc = a @ (tap.T if transpose else tap) + beta * acc, in place, for C-ordered numpy arrays."""
     gemm = get_blas_funcs("gemm", (a, tap))
     # in Fortran order acc is acc.T: acc.T += tap.T @ a.T, every operand a view, nothing copied
-    acc_t = gemm(1.0, tap.T, a.T, beta=1.0, c=acc.T, overwrite_c=1, trans_a=int(transpose))
+    acc_t = gemm(1.0, tap.T, a.T, beta=beta, c=acc.T, overwrite_c=1, trans_a=int(transpose))
     if not np.shares_memory(acc_t, acc):  # the wrapper had to copy: keep the result anyway
         acc[...] = acc_t.T
 
 
-def _gemm_accumulate_cupy(acc: Any, a: Any, tap: Any, transpose: bool) -> None:
-    """acc += a @ (tap.T if transpose else tap), in place, with cuBLAS (beta = 1)."""
+def _gemm_accumulate_cupy(acc: Any, a: Any, tap: Any, transpose: bool, beta: float = 1.0) -> None:
+    """acc = a @ (tap.T if transpose else tap) + beta * acc, in place, with cuBLAS."""
     # cupy.cublas.gemm: out = alpha * op(a) @ op(b) + beta * out, C-ordered operands taken as they are
-    cupy_submodule("cublas").gemm("N", "T" if transpose else "N", a, tap, out=acc, beta=1.0)
+    cupy_submodule("cublas").gemm("N", "T" if transpose else "N", a, tap, out=acc, beta=beta)
 
 
 def input_grad_axis(ax: Axis, size: int, k: int) -> Axis:

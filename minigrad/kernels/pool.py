@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..backend import get_array_module
+from . import fused
 from .geometry import Axis, axis_geometry
 from .window import crop_hw, offsets, pad_hw
 
@@ -38,6 +39,8 @@ def _taps(xpad: Any, g: PoolGeometry) -> Any:
 
 def max_pool_forward(x: Any, g: PoolGeometry) -> Any:
     xp = get_array_module(x)
+    if fused.enabled(xp):
+        return fused.max_pool(x, g)
     xpad = pad_hw(x, g.h, g.w, value=-xp.inf)  # x itself when no padding is needed
     taps = [view for _, _, view in _taps(xpad, g)]
     if len(taps) == 1:
@@ -59,6 +62,8 @@ def max_pool_backward(gy: Any, y: Any, x: Any, g: PoolGeometry) -> Any:
     it), while a padded copy kept from forward to backward would cost a whole input's memory.
     """
     xp = get_array_module(gy)
+    if fused.enabled(xp) and _non_overlapping(g):
+        return fused.max_pool_grad(gy, y, x, g)
     n, h, w, c = x.shape
     xpad = pad_hw(x, g.h, g.w, value=-xp.inf)
     gpad = xp.zeros(xpad.shape, dtype=gy.dtype)
