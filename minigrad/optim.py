@@ -1,25 +1,92 @@
-"""Optimisers over Tensors with requires_grad=True."""
+"""Optimisers over Tensors with requires_grad=True: Adam (as TensorFlow 1's) and L-BFGS.
+
+Both follow one protocol. Before ``step()`` the caller has evaluated the loss at the current point
+and run backward, so every parameter's ``.grad`` is the gradient there; one ``step()`` is one
+accepted update. ``closure()`` (zero the gradients, forward, backward, return the loss as a float)
+is called only by an optimiser that needs more evaluations (L-BFGS with its line search).
+``state_dict()`` holds everything the next steps depend on as numpy arrays, so ``np.savez``
+stores it without pickle, and ``load_state_dict`` restores it exactly.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
-from .backend import get_array_module
+from . import lbfgs
+from .backend import get_array_module, to_numpy
+from .line_search import C2, StrongWolfe
 from .tensor import Tensor
 
+OPTIMIZERS = ("adam", "lbfgs")
+LINE_SEARCHES = (None, "strong_wolfe")
 
-class Adam:
-    """Adam exactly as TensorFlow 1's tf.train.AdamOptimizer.
+Closure = Callable[[], float]
+
+
+class Optimizer:
+    """The protocol both optimisers satisfy (see the module docstring)."""
+
+    def __init__(self, params: Iterable[Tensor]) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{self.name}: expected at least one parameter")
+        for p in self.params:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise ValueError(f"{self.name}: parameter {p!r} is not a Tensor with requires_grad=True")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self, closure: Closure | None = None, loss: float | None = None) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _restore(self, state: Mapping[str, np.ndarray], like: Mapping[str, tuple[tuple[int, ...], Any]]) -> dict:
+        """The arrays of ``state`` on the parameters' backend, checked against the expected keys, shapes and dtypes."""
+        if set(state) != set(like):
+            missing, extra = sorted(set(like) - set(state)), sorted(set(state) - set(like))
+            raise ValueError(f"{self.name}.load_state_dict: keys differ (missing {missing}, unexpected {extra})")
+        xp = get_array_module(self.params[0].data)
+        out = {}
+        for key, (shape, dtype) in like.items():
+            value = state[key]
+            if tuple(value.shape) != tuple(shape) or value.dtype != dtype:
+                raise ValueError(
+                    f"{self.name}.load_state_dict: {key!r} is {tuple(value.shape)} {value.dtype}, expected "
+                    f"{tuple(shape)} {np.dtype(dtype)}"
+                )
+            out[key] = xp.array(value, dtype=dtype, copy=True)
+        return out
+
+
+class Adam(Optimizer):
+    """Adam exactly as TensorFlow 1's tf.compat.v1.train.AdamOptimizer.
 
     lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
     x -= lr_t * m / (sqrt(v) + epsilon). Epsilon is added to sqrt(v) unscaled (TF 1's
     "epsilon hat"), not to the bias-corrected v as in the paper's Algorithm 1. The moments
     are updated as m += (g - m) * (1 - b1), the algebraically equal form TF's kernel uses.
-    Everything is computed in the parameter's dtype; TF 1 keeps its hyperparameters and beta
-    powers in float32 even for float64 variables, so float64 runs differ from TF's by ~1e-5
-    after a few steps (float32 runs, the program's, agree to rounding).
+
+    TF 1 keeps beta1^t and beta2^t as two non-slot variables of the optimizer, shared by all
+    variables (placed with the first one by name) and created from Python floats, so float32;
+    each step's kernel casts them, lr, betas and epsilon to the variable's dtype, and _finish
+    multiplies the powers by beta once per step. We keep one shared pair too, in the first
+    parameter's dtype, and compute everything in the parameter's dtype: for float32 (the
+    program's) that is TF's arithmetic; float64 runs differ from TF's float32-rounded constants
+    by ~1e-7 relative per step.
     """
 
     def __init__(
@@ -30,46 +97,149 @@ class Adam:
         beta2: float = 0.999,
         epsilon: float = 1e-8,
     ) -> None:
-        self.params = list(params)
-        for p in self.params:
-            if not p.requires_grad:
-                raise ValueError(f"Adam: parameter {p!r} does not have requires_grad=True")
-        if lr <= 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or epsilon < 0:
+        super().__init__(params)
+        if not lr > 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or not epsilon >= 0:
             raise ValueError(
                 f"Adam: expected lr > 0, 0 <= beta1, beta2 < 1, epsilon >= 0; got "
                 f"lr={lr}, beta1={beta1}, beta2={beta2}, epsilon={epsilon}"
             )
         self.lr, self.beta1, self.beta2, self.epsilon = lr, beta1, beta2, epsilon
-        self.t = 0
-        self.m = [None] * len(self.params)
-        self.v = [None] * len(self.params)
-        self.powers: list = [None] * len(self.params)
+        dt = self.params[0].data.dtype.type
+        self.beta1_power, self.beta2_power = dt(1), dt(1)
+        self.m: list[Any] = [None] * len(self.params)
+        self.v: list[Any] = [None] * len(self.params)
 
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    def step(self) -> None:
-        """One update of every parameter that has a gradient."""
-        self.t += 1
+    def step(self, closure: Closure | None = None, loss: float | None = None) -> None:
+        """One update of every parameter that has a gradient (closure and loss are not needed)."""
+        dt = type(self.beta1_power)
+        self.beta1_power = dt(self.beta1_power * dt(self.beta1))
+        self.beta2_power = dt(self.beta2_power * dt(self.beta2))
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self._update(i, p)
 
     def _update(self, i: int, p: Tensor) -> None:
-        # TF keeps beta1^t and beta2^t as variables of the parameter's dtype, multiplied once a
-        # step, and evaluates alpha and the update in that dtype, in this order: we do the same
-        # so that float32 runs agree with TF to the last bit or so.
+        # alpha and the update in the parameter's dtype, in the order of TF's ApplyAdam kernel, so
+        # that float32 runs agree with TF's to the last bit or so
         xp, dt = get_array_module(p.data), p.data.dtype.type
         if self.m[i] is None:
             self.m[i], self.v[i] = xp.zeros_like(p.data), xp.zeros_like(p.data)
-            self.powers[i] = (dt(1), dt(1))
         b1, b2 = dt(self.beta1), dt(self.beta2)
-        b1_power, b2_power = self.powers[i]
-        b1_power, b2_power = dt(b1_power * b1), dt(b2_power * b2)
-        self.powers[i] = (b1_power, b2_power)
+        b1_power, b2_power = dt(self.beta1_power), dt(self.beta2_power)
         alpha = dt(dt(self.lr) * np.sqrt(dt(1) - b2_power)) / (dt(1) - b1_power)  # host scalars
         g, m, v = p.grad, self.m[i], self.v[i]
         m += (g - m) * (dt(1) - b1)
         v += (g * g - v) * (dt(1) - b2)
         p.data -= (m * dt(alpha)) / (xp.sqrt(v) + dt(self.epsilon))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {"beta1_power": np.array(self.beta1_power), "beta2_power": np.array(self.beta2_power)}
+        for i, (m, v) in enumerate(zip(self.m, self.v)):
+            if m is not None:
+                state[f"m.{i}"], state[f"v.{i}"] = np.array(to_numpy(m)), np.array(to_numpy(v))
+        return state
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        dt = self.params[0].data.dtype
+        like = {"beta1_power": ((), dt), "beta2_power": ((), dt)}
+        for i, p in enumerate(self.params):
+            if f"m.{i}" in state:
+                like[f"m.{i}"] = like[f"v.{i}"] = (p.shape, p.dtype)
+        restored = self._restore(state, like)
+        self.beta1_power, self.beta2_power = dt.type(state["beta1_power"]), dt.type(state["beta2_power"])
+        self.m = [restored.get(f"m.{i}") for i in range(len(self.params))]
+        self.v = [restored.get(f"v.{i}") for i in range(len(self.params))]
+
+
+class LBFGS(Optimizer):
+    """Limited-memory BFGS over the parameters as one flat vector (see minigrad/lbfgs.py).
+
+    Each step turns the last step s and the change of gradient y into a curvature pair (skipped
+    unless y.s > CURVATURE_MIN), keeps the latest ``history_size`` pairs for the whole run, and
+    moves along d = -H g from the two-loop recursion, H0 = (s.y / y.y) I from the newest pair.
+    Without a line search the step is lr * d, the first one scaled by min(1, 1/|g|_1) as PyTorch's
+    and the peers' L-BFGS do; with ``line_search="strong_wolfe"`` that is the first trial step of
+    a strong-Wolfe search (minigrad/line_search.py), which calls ``closure``. ``curvature`` is
+    that search's c2: 0.9 by default; near 0 it minimises along each line, with which L-BFGS with
+    history_size >= n ends on an n-dimensional convex quadratic in n steps (as conjugate gradients).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1.0,
+        history_size: int = 100,
+        line_search: str | None = None,
+        *,
+        curvature: float = C2,
+    ) -> None:
+        super().__init__(params)
+        if not lr > 0 or int(history_size) != history_size or history_size < 1 or not 0 < curvature < 1:
+            raise ValueError(
+                f"LBFGS: expected lr > 0, an integer history_size >= 1 and 0 < curvature < 1; "
+                f"got {lr}, {history_size}, {curvature}"
+            )
+        if line_search not in LINE_SEARCHES:
+            raise ValueError(f"LBFGS: line_search must be None or 'strong_wolfe', got {line_search!r}")
+        dtypes = {p.dtype for p in self.params}
+        if len(dtypes) > 1:
+            raise TypeError(f"LBFGS: expected parameters of one dtype, got {sorted(map(str, dtypes))}")
+        self.lr, self.line_search, self.curvature = lr, line_search, curvature
+        self.memory = lbfgs.History(int(history_size))
+        self.iterations = 0
+        self.previous: tuple[Any, Any] | None = None  # the last step's gradient and s
+
+    def step(self, closure: Closure | None = None, loss: float | None = None) -> None:
+        if self.line_search is not None and closure is None:
+            raise ValueError("LBFGS: the strong-Wolfe line search needs a closure")
+        g = lbfgs.flatten([p.grad if p.grad is not None else p.xp.zeros_like(p.data) for p in self.params])
+        if self.previous is not None:
+            self.memory.add(self.previous[1], g - self.previous[0])
+        d = self.memory.direction(g)
+        slope = float(d @ g)
+        if not slope < 0:  # not a descent direction (rounding, or a non-finite gradient): start over
+            self.memory.clear()
+            d, slope = -g, -float(g @ g)
+        t = self.lr * (min(1.0, 1.0 / float(abs(g).sum())) if self.iterations == 0 else 1.0)
+        if self.line_search is not None:
+            t = self._search(closure, loss, d, slope, t)
+        else:
+            lbfgs.add_to(self.params, t * d)
+        self.previous = (g, t * d)
+        self.iterations += 1
+
+    def _search(self, closure: Closure, loss: float | None, d: Any, slope: float, t: float) -> float:
+        x0 = lbfgs.flatten([p.data for p in self.params])
+        if loss is None:
+            loss = float(closure())
+
+        def phi(step: float) -> tuple[float, float]:
+            lbfgs.assign(self.params, x0 + step * d)
+            f = float(closure())
+            return f, float(lbfgs.flatten([p.grad for p in self.params]) @ d)
+
+        accepted = StrongWolfe(phi, float(loss), slope, self.curvature)(t)
+        lbfgs.assign(self.params, x0 + accepted.t * d)
+        return accepted.t
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {f"history.{k}": v for k, v in self.memory.state().items()}
+        state["iterations"] = np.array(self.iterations, dtype=np.int64)
+        if self.previous is not None:
+            state["previous.grad"] = np.array(to_numpy(self.previous[0]))
+            state["previous.step"] = np.array(to_numpy(self.previous[1]))
+        return state
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        n, dt = sum(p.size for p in self.params), self.params[0].dtype
+        like: dict[str, tuple[tuple[int, ...], Any]] = {"iterations": ((), np.int64)}
+        if "history.s" in state:
+            k = state["history.s"].shape[0]
+            like.update({"history.s": ((k, n), dt), "history.y": ((k, n), dt), "history.rho": ((k,), dt)})
+            like["history.gamma"] = ((), dt)
+        if "previous.grad" in state:
+            like["previous.grad"] = like["previous.step"] = ((n,), dt)
+        restored = self._restore(state, like)
+        self.memory.load({k.split(".", 1)[1]: v for k, v in restored.items() if k.startswith("history.")})
+        self.iterations = int(state["iterations"])
+        self.previous = (restored["previous.grad"], restored["previous.step"]) if "previous.grad" in state else None
