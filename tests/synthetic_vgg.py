@@ -123,9 +123,13 @@ def _classes() -> np.ndarray:
     return struct(name=names, description=cell(*[f"class {i}" for i in range(CLASSES)]))
 
 
-def vgg19_mat_dict(layout: str = "new", channels=SMALL_CHANNELS, seed: int = 0) -> tuple[dict, dict]:
-    """(variables for scipy.io.savemat, the HWIO weights written)."""
+def vgg19_mat_dict(
+    layout: str = "new", channels=SMALL_CHANNELS, seed: int = 0, nan_layer: str | None = None
+) -> tuple[dict, dict]:
+    """(variables for scipy.io.savemat, the HWIO weights written); ``nan_layer`` gets one NaN weight."""
     weights = random_weights(channels, seed)
+    if nan_layer is not None:
+        weights[nan_layer][0][0, 0, 0, 0] = np.nan
     names = VGG19_LAYERS + MATCONVNET_TAIL
     average = _average_image(layout, seed)
     if layout == "old":
@@ -148,10 +152,10 @@ def vgg19_mat_dict(layout: str = "new", channels=SMALL_CHANNELS, seed: int = 0) 
 
 
 def write_vgg19_mat(
-    path: str | os.PathLike, layout: str = "new", channels=SMALL_CHANNELS, seed: int = 0
+    path: str | os.PathLike, layout: str = "new", channels=SMALL_CHANNELS, seed: int = 0, nan_layer: str | None = None
 ) -> dict[str, Any]:
     """Write the file; returns what a correct reader must find: HWIO conv params and the mean pixel."""
-    variables, weights = vgg19_mat_dict(layout, channels, seed)
+    variables, weights = vgg19_mat_dict(layout, channels, seed, nan_layer)
     scipy.io.savemat(os.fspath(path), variables)
     average = _average_image(layout, seed)
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -150,3 +151,101 @@ def test_preserve_colors_of_gray_content_is_gray():
     content = np.repeat(sample_image(4, 5)[:, :, :1], 3, axis=2)
     out = images.preserve_colors(sample_image(4, 5, seed=9), content)
     assert np.abs(out - out[..., :1]).max() <= 1
+
+
+# ---- photos as they come: EXIF orientation, pixel formats, huge files ----------------------
+
+
+def _oriented_jpeg(tmp_path, orientation):
+    """A 6x10 (w x h) JPEG whose EXIF says how to turn it; its left half black, right half white."""
+    pixels = np.zeros((10, 6), np.uint8)
+    pixels[:, 3:] = 255
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    Image.fromarray(pixels).convert("RGB").save(path, exif=exif, quality=100)
+    return path
+
+
+@pytest.mark.parametrize(
+    "orientation, shape, bright", [(1, (10, 6), "right"), (6, (6, 10), "bottom"), (8, (6, 10), "top")]
+)
+def test_exif_orientation_is_applied(tmp_path, orientation, shape, bright):
+    out = images.load_image(_oriented_jpeg(tmp_path, orientation))[..., 0]
+    assert out.shape == shape
+    halves = {"right": (out[:, :3], out[:, -3:]), "bottom": (out[:3], out[-3:]), "top": (out[-3:], out[:3])}
+    dark, light = halves[bright]
+    assert dark.mean() < 30 and light.mean() > 225
+
+
+def _saved(tmp_path, name, img):
+    img.save(tmp_path / name)
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("fmt", ["png", "tif"])
+def test_sixteen_bit_images_show_as_a_viewer_shows_them(tmp_path, fmt):
+    ramp = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000).astype(np.uint16)
+    out = images.load_image(_saved(tmp_path, f"deep.{fmt}", Image.fromarray(ramp)))
+    np.testing.assert_allclose(out[..., 1], ramp / 257.0, atol=1e-3)
+
+
+def test_sixteen_bit_image_read_as_32_bit_integers_is_still_scaled():
+    wide = Image.fromarray(np.full((2, 2), 51400, np.uint16)).convert("I")
+    wide.info["rawmode"] = "I;16B"  # how older Pillow hands out a 16-bit PNG: mode "I", 16-bit raw samples
+    np.testing.assert_allclose(images.to_rgb_array(wide), 200.0)
+
+
+def test_float_images_in_0_to_1_are_scaled_and_others_refused(tmp_path):
+    ramp = np.linspace(0, 1, 6, dtype=np.float32).reshape(2, 3)
+    out = images.load_image(_saved(tmp_path, "f.tif", Image.fromarray(ramp, "F")))
+    np.testing.assert_allclose(out[..., 2], ramp * 255, atol=1e-3)
+    path = _saved(tmp_path, "hdr.tif", Image.fromarray(ramp * 40, "F"))
+    with pytest.raises(ImageError, match=r"hdr.tif: float samples must be in 0..1.*0..40"):
+        images.load_image(path)
+
+
+def test_32_bit_integer_images_are_refused_in_one_line(tmp_path):
+    path = _saved(tmp_path, "i32.tif", Image.fromarray(np.full((2, 2), 70000, np.int32)))
+    with pytest.raises(ImageError, match=r"i32.tif: 32-bit integer samples") as info:
+        images.load_image(path)
+    assert "\n" not in str(info.value)
+
+
+def test_cmyk_and_transparent_palette_become_rgb(tmp_path):
+    cmyk = Image.new("CMYK", (3, 2), (0, 255, 255, 0))  # pure red
+    np.testing.assert_allclose(images.load_image(_saved(tmp_path, "c.jpg", cmyk))[..., 0], 255, atol=3)
+    pal = Image.new("P", (2, 2), 1)
+    pal.putpalette([0, 0, 0, 10, 200, 30])
+    pal.info["transparency"] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no Pillow warning escapes
+        out = images.load_image(_saved(tmp_path, "p.png", pal))
+    np.testing.assert_array_equal(out[0, 0], [10, 200, 30])
+
+
+def test_decompression_bomb_names_pixels_and_limit(tmp_path, monkeypatch):
+    path = _saved(tmp_path, "big.png", Image.new("RGB", (40, 30)))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # 1200 pixels: over twice the limit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageError) as info:
+            images.load_image(path)
+    message = str(info.value)
+    assert "1,200 pixels" in message and "500" in message and "corrupt" not in message
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # between the limit and twice it: no warning either
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageError, match="1,200 pixels"):
+            images.load_image(path)
+
+
+def test_large_jpeg_is_decoded_at_reduced_scale_when_a_smaller_width_is_wanted(tmp_path, monkeypatch):
+    path = _saved(tmp_path, "big.jpg", Image.fromarray(sample_image(64, 80).astype(np.uint8)))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # 5120 pixels
+    out = images.load_image(path, width=20)  # 1/4 scale: 20x16
+    assert out.shape == (16, 20, 3)
+    assert images.resize_to_width(out, 20).shape == (16, 20, 3)
+    with pytest.raises(ImageError, match="5,120 pixels"):
+        images.load_image(path, width=60)
+    assert Image.MAX_IMAGE_PIXELS == 2000  # the limit is put back

@@ -28,6 +28,7 @@ KNOWN_MD5 = {
     "106118b7cf60435e6d8e04f6a6dc3657": "new",
 }
 EXPECTED = "MatConvNet's imagenet-vgg-verydeep-19.mat"
+MAT_HEADER_BYTES = 128  # a MATLAB 5 / 7 .mat file starts with a 128-byte header
 
 
 class _MismatchError(Exception):
@@ -52,6 +53,7 @@ def read_vgg19_mat(path: str | os.PathLike, check_md5: bool = True) -> MatConvNe
         params = _conv_params(_layers(data))
     except _MismatchError as exc:
         raise NetworkFileError(f"{os.fspath(path)}: not {EXPECTED}: {exc}") from None
+    _check_finite(path, params, mean_pixel)
     if check_md5:
         warn_unknown_md5(path)
     return MatConvNetVGG19(params, mean_pixel, layout)
@@ -61,6 +63,15 @@ def load_vgg19(path: str | os.PathLike, pooling: str = "max", backend: str = "nu
     """The network in a MatConvNet .mat as a VGG19 on the given backend."""
     net = read_vgg19_mat(path, check_md5)
     return VGG19(net.params, net.mean_pixel, pooling=pooling, backend=backend)
+
+
+def _check_finite(path: str | os.PathLike, params: dict, mean_pixel: np.ndarray) -> None:
+    """NetworkFileError naming the first layer whose weights hold NaN or infinity (a damaged file)."""
+    for name, (kernel, bias) in params.items():
+        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
+            raise NetworkFileError(f"{os.fspath(path)}: layer {name} has NaN or infinite weights (a damaged file)")
+    if not np.isfinite(mean_pixel).all():
+        raise NetworkFileError(f"{os.fspath(path)}: the mean pixel (normalization.averageImage) is NaN or infinite")
 
 
 def md5_of(path: str | os.PathLike) -> str:
@@ -91,6 +102,12 @@ def _loadmat(path: str | os.PathLike) -> dict[str, Any]:
         raise NetworkFileError(f"{name}: no such file (expected {EXPECTED}; download it from {URL})")
     if os.path.isdir(name):
         raise NetworkFileError(f"{name}: is a directory (expected {EXPECTED})")
+    size = os.path.getsize(name)
+    if size < MAT_HEADER_BYTES:
+        raise NetworkFileError(
+            f"{name}: not a MATLAB .mat file ({size} bytes, shorter than the {MAT_HEADER_BYTES}-byte header); "
+            f"expected {EXPECTED}"
+        )
     try:
         return scipy.io.loadmat(name)
     except PermissionError as exc:
@@ -103,6 +120,7 @@ def _loadmat(path: str | os.PathLike) -> dict[str, Any]:
         OSError,
         NotImplementedError,
         EOFError,
+        IndexError,
     ) as exc:
         # truncated files raise several kinds; v7.3 (HDF5) files NotImplementedError
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,9 +1,10 @@
 """What the loop prints on stderr: the original's lines, exactly, plus an optional progress status.
 
 The original's lines are `Iteration %d/%d` and the four loss lines. The status (a bar with elapsed
-and remaining time) is drawn on its own line: on a terminal it is redrawn in place and erased
-before the next original line, so the scrollback holds the original's lines only; elsewhere
-('always' on a pipe) it is a line of its own after each iteration.
+and remaining time) is drawn on its own line: on a terminal it stays at the bottom, visible while
+the next step runs; each original line erases it, is written, and has it drawn again below, so the
+scrollback holds the original's lines only; close() erases it. Elsewhere ('always' on a pipe) it is
+a line of its own after each iteration.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-MODES = ("auto", "always", "never")
+MODES = ("auto", "always", "never")  # the one table of --progress values (StyleConfig checks against it)
+ERASE = "\r\x1b[K"  # carriage return, then erase to the end of the line
 LOSS_LABELS = (("content", "  content loss"), ("style", "    style loss"), ("tv", "       tv loss"))
 
 
@@ -48,14 +50,18 @@ class Reporter:
         self.start: float | None = None
         self.durations: list[float] = []
         self._iteration_start = 0.0
-        self._status_drawn = False
+        self._status = ""  # the status line drawn at the bottom of a terminal ('' when none)
 
     def _write(self, text: str) -> None:
-        if self._status_drawn:
-            text = "\r\x1b[K" + text
-            self._status_drawn = False
+        """Original lines: on a terminal the status is erased first and drawn again below them."""
+        if self._status:
+            text = ERASE + text + self._drawn(self._status)
         self.stream.write(text)
         self.stream.flush()
+
+    @staticmethod
+    def _drawn(status: str) -> str:
+        return "\r" + status + "\x1b[K"
 
     def iteration(self, i: int, n: int) -> None:
         """`Iteration i+1/n` before the step of 0-based iteration i."""
@@ -83,18 +89,15 @@ class Reporter:
         text = f"[{'#' * done}{'.' * (20 - done)}] {i + 1}/{n}, {hms(elapsed)} elapsed, "
         text += f"{hms(remaining)} remaining"
         if self.tty:
-            self._write("\r" + text + "\x1b[K")
-            self._status_drawn = True
+            self._status = text
+            self.stream.write(self._drawn(text))  # in place of the one drawn before
+            self.stream.flush()
         else:
             self._write(text + "\n")
 
-    def message(self, text: str) -> None:
-        """A line of our own (not the original's), e.g. a warning."""
-        self._write(text.rstrip("\n") + "\n")
-
     def close(self) -> None:
         """Erase the status line, if one is drawn."""
-        if self._status_drawn:
-            self.stream.write("\r\x1b[K")
+        if self._status:
+            self.stream.write(ERASE)
             self.stream.flush()
-            self._status_drawn = False
+            self._status = ""
