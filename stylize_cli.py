@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
-from vgg import images
+from vgg import cli_features, images
 from vgg.config import LEARNING_RATES
 from vgg.driver import Checkpoint, End, Event
 from vgg.errors import ConfigError, LossNotFiniteError, NetworkFileError, StyleError
@@ -41,9 +41,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_original_flags(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
-    p.add_argument("--content", required=True, metavar="CONTENT", help="content image")
-    p.add_argument("--styles", required=True, nargs="+", metavar="STYLE", help="one or more style images")
-    p.add_argument("--output", required=True, metavar="OUTPUT", help="output image (its extension names the format)")
+    p.add_argument("--content", metavar="CONTENT", help="content image")
+    p.add_argument("--styles", nargs="+", metavar="STYLE", help="one or more style images")
+    p.add_argument("--output", metavar="OUTPUT", help="output image (its extension names the format)")
     p.add_argument("--checkpoint-output", metavar="OUTPUT", help="checkpoint file name, must contain %%s")
     p.add_argument("--iterations", type=int, default=d.iterations, help="iterations (default %(default)s)")
     p.add_argument("--width", type=int, help="resize the content image to this width")
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_original_flags(p)
     _add_later_flags(p)
     _add_our_flags(p)
+    cli_features.add_flags(p)
     return p
 
 
@@ -129,7 +130,8 @@ def checkpoint_names(args: argparse.Namespace, config: StyleConfig) -> list[str]
     """Every checkpoint file the run will write (0-based iterations; the last one is --output)."""
     if not args.checkpoint_output:
         return []
-    return [args.checkpoint_output % i for i in config.checkpoint_iterations_list()]
+    after = getattr(args, "resume_iteration", -1)  # a resumed run writes only the later ones
+    return [args.checkpoint_output % i for i in config.checkpoint_iterations_list() if i > after]
 
 
 def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
@@ -159,8 +161,10 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoints}:
         raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
     _check_progress_files(args, [args.output, *checkpoints])
+    cli_features.check_files(args, config, [args.output, *checkpoints])
     if not os.path.exists(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
+    cli_features.check_network(args)
 
 
 def _check_progress_files(args: argparse.Namespace, images_written: list[str]) -> None:
@@ -192,6 +196,8 @@ def read_images(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
         content = images.resize_to_width(content, args.width)
     scales = args.style_scales or [1.0] * len(args.styles)
     styles = [images.scale_style(images.load_image(p), content.shape[1], s) for p, s in zip(args.styles, scales)]
+    if args.scales:  # resized at each scale instead (vgg.scales)
+        styles = [images.load_image(p) for p in args.styles]
     initial = images.load_image(args.initial) if args.initial else None
     return content, styles, initial
 
@@ -205,9 +211,9 @@ def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
     return net
 
 
-def listeners(args: argparse.Namespace, config: StyleConfig) -> list[Listener]:
-    """What listens to the loop: the progress lines, the loss history and its plot."""
-    return [ProgressListener(None, config.progress), HistoryListener.of(config)]
+def listeners(args: argparse.Namespace, config: StyleConfig, loop: Run) -> list[Listener]:
+    """What listens to the loop: the progress lines, the loss history and its plot, the log, the states."""
+    return [ProgressListener(None, config.progress), HistoryListener.of(config), *cli_features.listeners(args, loop)]
 
 
 def write_images(args: argparse.Namespace, events: Iterator[Event]) -> None:
@@ -219,21 +225,26 @@ def write_images(args: argparse.Namespace, events: Iterator[Event]) -> None:
             images.save_image(args.output, event.image)
 
 
-def make_run(args: argparse.Namespace, config: StyleConfig) -> Run:
+def make_run(args: argparse.Namespace, config: StyleConfig, resume: Any = None) -> Run:
     """The run of the loop the flags ask for: inputs read, network loaded."""
     content, styles, initial = read_images(args)
     if config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load_network(args, config)
-    return Run(net, content, styles, initial, config)
+    return Run(net, content, styles, initial, config, resume=resume, style_layers=args.log is not None)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    resume = cli_features.apply_resume(args, vars(parser.parse_args([])))
+    cli_features.require_inputs(args)
     config = config_from(args)
     check_args(args, config)
-    loop = make_run(args, config)
+    loop = make_run(args, config, resume)
+    if args.dry_run:
+        print(cli_features.dry_run_report(loop))
+        return 0
     try:
-        write_images(args, broadcast(loop.events(), listeners(args, config)))
+        write_images(args, broadcast(loop.events(), listeners(args, config, loop)))
     except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
         where = "GPU" if config.backend == "cupy" else "host"
         height, width = loop.content.shape[:2]
@@ -268,7 +279,8 @@ def flag_names(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return run(build_parser().parse_args(argv))
+        parser = build_parser()
+        return run(parser.parse_args(argv), parser)
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
     except (StyleError, mg_backend.BackendError, OSError) as exc:
