@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from vgg import Run, StyleConfig, random_vgg19, scales, stylize
+from vgg import Run, StyleConfig, estimate, random_vgg19, scales, stylize
 from vgg.driver import Checkpoint, End, LossesRead
 from vgg.errors import ConfigError
 from vgg.listeners import broadcast
@@ -151,6 +151,7 @@ RESUMABLE = {
     "lbfgs": {"optimizer": "lbfgs"},
     "lbfgs + strong wolfe": {"optimizer": "lbfgs", "line_search": "strong_wolfe", "lbfgs_history": 3},
     "adam, coarse to fine": {"scales": [8, 16], "scale_iterations": [4, 4]},
+    "adam, the best image stays behind": {"learning_rate": 100.0},
 }
 
 
@@ -160,6 +161,9 @@ def test_a_run_resumed_from_its_half_way_state_ends_on_the_same_image_bit_for_bi
     settings = {"iterations": 8, "checkpoint_iterations": 1, "seed": 3, **RESUMABLE[case]}
     at = 3 if case != "adam, coarse to fine" else 5  # after 4 of 8 steps; in the second scale for scales
     straight, path = _straight_and_state(net, content, style, settings, at, tmp_path)
+    if case == "adam, the best image stays behind":  # the premise: the best checkpoint is before the state
+        reads = totals(Run(net, content, [style], **settings).events())
+        assert int(np.argmin(reads)) <= at, reads
     arrays, meta = load_state(path)
     assert int(arrays["iteration"]) == at and meta["network"] == "test"
     resumed = Run(net, content, [style], resume=arrays, **{**settings, "seed": None})  # the state has the image
@@ -173,7 +177,7 @@ def test_a_run_resumed_from_its_half_way_state_ends_on_the_same_image_bit_for_bi
 
 def test_the_log_holds_the_settings_first_then_every_read_back(net, scene, tmp_path):
     content, style = scene
-    run = Run(net, content, [style], iterations=3, seed=9, style_layers=True, checkpoint_iterations=2)
+    run = Run(net, content, [style, style[::-1]], iterations=3, seed=9, style_layers=True, checkpoint_iterations=2)
     log = RunLog(tmp_path / "log.jsonl", run.config, {"network": "n"}, clock=iter(range(100)).__next__)
     events = list(broadcast(run.events(), [log]))
     lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
@@ -197,3 +201,16 @@ def test_stream_progress_still_works_with_scales(net, scene):
     assert [x for x in stream.getvalue().splitlines() if x.startswith("Iteration")] == [
         f"Iteration {i}/4" for i in range(1, 5)
     ]
+
+
+def test_the_flop_count_is_vgg19s():
+    # VGG-19 at 224x224: 19.6 G multiply-adds with the fully connected layers (0.124 G), so 19.48 G in
+    # its convolutions, less conv5_2..conv5_4 (3 * 14 * 14 * 9 * 512 * 512), which the losses never reach
+    conv = 19.48e9 - 3 * 14 * 14 * 9 * 512 * 512
+    grams = sum(s * s * c * c for s, c in ((224, 64), (112, 128), (56, 256), (28, 512), (14, 512)))
+    # forward and input gradient, two FLOPs a multiply-add
+    assert estimate.iteration_flops((224, 224)) == pytest.approx(2 * 2 * (conv + grams), rel=0.01)
+    assert estimate.seconds_per_iteration([(224, 224)], "lbfgs", "strong_wolfe", 1e12) == [
+        pytest.approx(2 * estimate.iteration_flops((224, 224)) / 1e12)
+    ]
+    assert estimate.gemm_rate("numpy", seconds=0.01) > 1e6
