@@ -50,22 +50,21 @@ def test_every_flag_reaches_the_run(files, tmp_path, capsys, spy):
     extra += ["--initial-noiseblend", "0.25", "--content-weight", "7", "--style-weight", "11", "--tv-weight", "13"]
     extra += ["--content-weight-blend", "0.4", "--style-layer-weight-exp", "1.5", "--learning-rate", "2"]
     extra += ["--beta1", "0.8", "--beta2", "0.95", "--epsilon", "1e-6", "--preserve-colors", "--seed", "5"]
-    extra += [
-        "--print-iterations",
-        "2",
-        "--optimizer",
-        "lbfgs",
-        "--lbfgs-history",
-        "9",
-        "--line-search",
-        "strong_wolfe",
-    ]
+    extra += ["--print-iterations", "2", "--optimizer", "lbfgs", "--lbfgs-history", "9"]
+    extra += ["--line-search", "strong_wolfe", "--width", "10", "--progress", "never"]
+    extra += ["--progress-write", str(tmp_path / "p.tsv"), "--progress-plot", str(tmp_path / "p.png")]
     code, err = run(capsys, args_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err
     (call,) = spy
     c = call["config"]
-    # style 24 wide, 30 high, against the content's width 20: scale * 20 / 24
-    assert [s.shape for s in call["styles"]] == [(12, 10, 3), (40, 40, 3)]
+    assert call["content"].shape == (8, 10, 3)  # --width 10: floor(16 / 20 * 10) high
+    # style.png 24 wide, 30 high; style2.gif 20 x 20; each against the content's width 10: scale * 10 / width
+    assert [s.shape for s in call["styles"]] == [(6, 5, 3), (20, 20, 3)]
+    assert (c.progress, c.progress_write, c.progress_plot) == (
+        "never",
+        str(tmp_path / "p.tsv"),
+        str(tmp_path / "p.png"),
+    )
     np.testing.assert_array_equal(call["initial"], images.load_image(files / "content.png"))
     assert call["net"].pooling == "avg" and c.pooling == "avg" and c.style_blend_weights == [3.0, 1.0]
     assert (c.initial_noiseblend, c.content_weight, c.style_weight, c.tv_weight) == (0.25, 7.0, 11.0, 13.0)
@@ -218,3 +217,16 @@ def test_bad_feature_flags_are_one_line(files, tmp_path, capsys, case):
     argv = args_for(files, out, *extra) if case != "no content" else ["--styles", "s.png", "--output", str(out)]
     code, err = run(capsys, argv)
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("stylize: error: ") and expected in err, err
+
+
+def test_a_state_that_cannot_be_written_is_a_warning_and_the_run_goes_on(files, tmp_path, capsys, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(stylize_cli.cli_features.state, "save_state", disk_full)
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run(capsys, args_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    warnings = [x for x in err.splitlines() if "resume state could not be written" in x]
+    assert len(warnings) == 2 and "No space left on device" in warnings[0]
+    assert sorted(os.listdir(tmp_path)) == ["ck0.png", "ck1.png", "o.png"]

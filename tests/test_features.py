@@ -172,6 +172,16 @@ def test_a_run_resumed_from_its_half_way_state_ends_on_the_same_image_bit_for_bi
     np.testing.assert_array_equal(events[-1].image, straight)
 
 
+def test_a_state_resumes_only_the_settings_it_was_saved_with(net, scene, tmp_path):
+    content, style = scene
+    settings = {"iterations": 4, "checkpoint_iterations": 1, "seed": 3}
+    _, path = _straight_and_state(net, content, style, settings, 1, tmp_path)
+    arrays, _ = load_state(path)
+    with pytest.raises(ConfigError, match="saved with tv_weight=100.0, not 3.0"):
+        Run(net, content, [style], resume=arrays, **settings, tv_weight=3.0)
+    Run(net, content, [style], resume=arrays, **{**settings, "seed": None, "print_iterations": 1})  # reports only
+
+
 # ---- the run log ---------------------------------------------------------------------------------
 
 

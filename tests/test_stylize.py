@@ -3,6 +3,7 @@ checkpoints, best image, initial image, NaN handling and the settings."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 
@@ -80,6 +81,14 @@ def test_loss_and_gradient_equal_tensorflow(mat, net, scene, xp, case):
     for key, value in ours.values().items():
         assert abs(value - theirs[key]) <= RTOL * abs(theirs[key]), key
     assert rel(mg_backend.to_numpy(image.grad), grad) <= RTOL
+
+
+def test_the_objectives_default_weights_are_style_configs():
+    defaults = {k: v.default for k, v in inspect.signature(losses.Objective).parameters.items()}
+    config = StyleConfig()
+    for name in ("content_weight", "content_weight_blend", "style_weight", "style_layer_weight_exp", "tv_weight"):
+        assert defaults[name] == getattr(config, name), name
+    assert (config.content_weight, config.style_weight, config.tv_weight) == (5.0, 100.0, 100.0)  # the seed's
 
 
 def test_default_weights_are_the_seeds():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -110,8 +111,12 @@ def listeners(args: argparse.Namespace, run: Run) -> list[Listener]:
     if args.log is not None:
         out.append(RunLog(args.log, run.config, {"network": meta["network"], "arguments": meta["cli"]}))
     if args.checkpoint_output is not None:
-        out.append(state.StateWriter(run, args.checkpoint_output, meta))
+        out.append(state.StateWriter(run, args.checkpoint_output, meta, _state_not_written))
     return out
+
+
+def _state_not_written(name: str, exc: OSError) -> None:
+    print(f"stylize: warning: {name}: the resume state could not be written ({exc}); the run goes on", file=sys.stderr)
 
 
 def saved_arguments(args: argparse.Namespace) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -104,11 +104,28 @@ def check_network(name: str, meta: Mapping[str, Any], network_path: str | os.Pat
 
 
 class StateWriter(Listener):
-    """Saves ``run.state()`` beside each checkpoint image (``pattern % i``, see state_name)."""
+    """Saves ``run.state()`` beside each checkpoint image (``pattern % i``, see state_name).
 
-    def __init__(self, run: Any, pattern: str, meta: Mapping[str, Any]) -> None:
-        self.run, self.pattern, self.meta = run, pattern, dict(meta)
+    A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)`` and the run
+    goes on; without ``on_error`` it is raised.
+    """
+
+    def __init__(
+        self,
+        run: Any,
+        pattern: str,
+        meta: Mapping[str, Any],
+        on_error: Callable[[str, OSError], None] | None = None,
+    ) -> None:
+        self.run, self.pattern, self.meta, self.on_error = run, pattern, dict(meta), on_error
 
     def on(self, event: Event) -> None:
-        if isinstance(event, Checkpoint):
-            save_state(state_name(self.pattern % event.i), self.run.state(), self.meta)
+        if not isinstance(event, Checkpoint):
+            return
+        name = state_name(self.pattern % event.i)
+        try:
+            save_state(name, self.run.state(), self.meta)
+        except OSError as exc:
+            if self.on_error is None:
+                raise
+            self.on_error(name, exc)
