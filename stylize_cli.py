@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
-from vgg import images
-from vgg.errors import ConfigError, LossNotFiniteError, NetworkFileError, StyleError
+from vgg import arguments, images, memory
+from vgg.errors import ConfigError, ImageError, LossNotFiniteError, NetworkFileError, StyleError
 from vgg.matconvnet import URL, load_vgg19
 from vgg.model import POOLINGS
 from vgg.progress import MODES
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_original_flags(p)
     _add_later_flags(p)
     _add_our_flags(p)
-    return p
+    return arguments.harden(p)  # no NaN or infinity in any float flag; --seed in 0..2**32 - 1
 
 
 def config_from(args: argparse.Namespace) -> StyleConfig:
@@ -118,12 +118,12 @@ def config_from(args: argparse.Namespace) -> StyleConfig:
     return StyleConfig(**{f: getattr(args, f) for f in fields})
 
 
-def checkpoint_names(args: argparse.Namespace) -> list[str]:
-    """Every checkpoint file the run will write (0-based iterations; the last one is --output)."""
+def is_checkpoint_file(args: argparse.Namespace, path: str) -> bool:
+    """Whether the run writes ``path`` as a checkpoint (worked out from the name, not by listing them all)."""
     if not args.checkpoint_output:
-        return []
-    steps = range(0, args.iterations - 1, args.checkpoint_iterations)
-    return [args.checkpoint_output % i for i in steps]
+        return False
+    i = arguments.iteration_of(args.checkpoint_output, path)
+    return i is not None and arguments.is_checkpoint_iteration(i, args.iterations, args.checkpoint_iterations)
 
 
 def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
@@ -143,51 +143,78 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if (args.checkpoint_output is None) != (args.checkpoint_iterations is None):
         raise ConfigError("use both --checkpoint-output and --checkpoint-iterations, or neither")
     if args.checkpoint_output is not None:
-        _check_pattern(args.checkpoint_output)
+        arguments.check_checkpoint_pattern(args.checkpoint_output)
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
     if args.tf32:
         mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
-    checkpoints = checkpoint_names(args)
-    for name in [args.output, *checkpoints]:
-        images.check_output(name, args.overwrite)
-    if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoints}:
-        raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
-    _check_progress_files(args, [args.output, *checkpoints])
+    images.check_output(args.output, args.overwrite)
+    _check_checkpoint_files(args)
+    _check_progress_files(args)
     if not os.path.exists(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
 
 
-def _check_progress_files(args: argparse.Namespace, images_written: list[str]) -> None:
+def _check_checkpoint_files(args: argparse.Namespace) -> None:
+    """Checkpoint names: one directory listing, whatever the number of iterations."""
+    if args.checkpoint_output is None:
+        return
+    images.check_output(arguments.checkpoint_name(args.checkpoint_output, 0), overwrite=True)
+    if is_checkpoint_file(args, args.output):
+        raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
+    existing = next(
+        arguments.existing_checkpoints(args.checkpoint_output, args.iterations, args.checkpoint_iterations), None
+    )
+    if existing is not None and not args.overwrite:
+        raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
+
+
+def _check_progress_files(args: argparse.Namespace) -> None:
     if args.progress_write is not None:
         images.check_writable(args.progress_write, args.overwrite)
     if args.progress_plot is not None:
         images.check_output(args.progress_plot, args.overwrite)
-    taken = {os.path.abspath(name) for name in images_written}
+    taken = {os.path.abspath(args.output)}
     for flag, name in (("--progress-write", args.progress_write), ("--progress-plot", args.progress_plot)):
         if name is None:
             continue
-        if os.path.abspath(name) in taken:
+        if os.path.abspath(name) in taken or is_checkpoint_file(args, name):
             raise ConfigError(f"{flag} {name} is also another output file")
         taken.add(os.path.abspath(name))
 
 
-def _check_pattern(pattern: str) -> None:
-    try:
-        ok = "%s" in pattern and (pattern % 0) != (pattern % 1)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ConfigError(f"--checkpoint-output must contain %s (once, with no other %), got {pattern!r}")
-
-
-def read_images(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
-    content = images.load_image(args.content)
+def read_images(args: argparse.Namespace, config: StyleConfig) -> tuple[Any, list[Any], Any]:
+    """The images at the sizes the run uses; ImageError if one is too small, ConfigError if the run
+    would not fit in memory (both before the network is loaded)."""
+    content = images.load_image(args.content, args.width)
     if args.width is not None:
         content = images.resize_to_width(content, args.width)
-    scales = args.style_scales or [1.0] * len(args.styles)
-    styles = [images.scale_style(images.load_image(p), content.shape[1], s) for p, s in zip(args.styles, scales)]
-    initial = images.load_image(args.initial) if args.initial else None
+    _check_side("--content", args.content, content)
+    width, scales = content.shape[1], args.style_scales or [1.0] * len(args.styles)
+    originals = [images.load_image(p, max(1, int(s * width))) for p, s in zip(args.styles, scales)]
+    styles = [images.scale_style(style, width, s) for style, s in zip(originals, scales)]
+    initial = images.load_image(args.initial, width) if args.initial else None
+    _check_memory(args, config, content, originals)
     return content, styles, initial
+
+
+def _check_side(flag: str, path: str, image: Any) -> None:
+    smallest = memory.smallest_side()
+    height, width = image.shape[:2]
+    if min(height, width) < smallest:
+        raise ImageError(f"{flag} {path}: {width}x{height} is smaller than the {smallest}x{smallest} the network needs")
+
+
+def _check_memory(args: argparse.Namespace, config: StyleConfig, content: Any, originals: list[Any]) -> None:
+    scales = args.style_scales or [1.0] * len(originals)
+
+    def styles_at(width: int) -> list[tuple[int, int]]:
+        return [images.scaled_style_hw(s.shape[:2], width, k) for s, k in zip(originals, scales)]
+
+    floor = memory.HOST_BASELINE + os.path.getsize(args.network) if config.backend == "numpy" else 0
+    settings = {"optimizer": getattr(config, "optimizer", "adam"), "history_size": getattr(config, "history_size", 100)}
+    problem = memory.refusal(content.shape[:2], styles_at, backend=config.backend, floor_bytes=floor, **settings)
+    if problem is not None:
+        raise ConfigError(problem)
 
 
 def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
@@ -202,20 +229,16 @@ def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     check_args(args, config)
-    content, styles, initial = read_images(args)
+    content, styles, initial = read_images(args, config)
     if config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load_network(args, config)
     try:
         for iteration, image in stylize(net, content, styles, initial, config):
-            images.save_image(args.output if iteration is None else args.checkpoint_output % iteration, image)
+            name = args.output if iteration is None else arguments.checkpoint_name(args.checkpoint_output, iteration)
+            images.save_image(name, image)
     except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
-        where = "GPU" if config.backend == "cupy" else "host"
-        height, width = content.shape[:2]
-        print(
-            f"{PROG}: error: out of {where} memory for a {width}x{height} image ({exc}); try a smaller --width",
-            file=sys.stderr,
-        )
+        print(f"{PROG}: error: {out_of_memory(args, config, content, styles)} ({exc})", file=sys.stderr)
         return 2
     except LossNotFiniteError as exc:
         if exc.image is None:
@@ -228,6 +251,21 @@ def run(args: argparse.Namespace) -> int:
             )
         return 1
     return 0
+
+
+def out_of_memory(args: argparse.Namespace, config: StyleConfig, content: Any, styles: list[Any]) -> str:
+    """What was too big: the content, or the style whose targets need the most memory at its scale."""
+    where = "GPU" if config.backend == "cupy" else "host"
+    which = memory.largest_input(content.shape[:2], [s.shape[:2] for s in styles], config.pooling)
+    if which < 0:
+        height, width = content.shape[:2]
+        return f"out of {where} memory for a {width}x{height} image (the content); try a smaller --width"
+    height, width = styles[which].shape[:2]
+    scale = (args.style_scales or [1.0] * len(styles))[which]
+    return (
+        f"out of {where} memory for a {width}x{height} image (the style {args.styles[which]} at scale {scale:g}); "
+        "try a smaller --style-scales or --width"
+    )
 
 
 def flag_names(message: str) -> str:

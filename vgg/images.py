@@ -160,9 +160,14 @@ def resize_to_width(image: np.ndarray, width: int) -> np.ndarray:
 
 def scale_style(style: np.ndarray, content_width: int, style_scale: float = 1.0) -> np.ndarray:
     """Resize a style image by style_scale * content_width / style_width."""
-    h, w = style.shape[:2]
+    return resize(style, scaled_style_hw(style.shape[:2], content_width, style_scale))
+
+
+def scaled_style_hw(hw: tuple[int, int], content_width: int, style_scale: float = 1.0) -> tuple[int, int]:
+    """The (height, width) scale_style gives an h x w style."""
+    h, w = hw
     target_width = style_scale * content_width
-    return resize(style, (max(1, int(h * target_width / w)), max(1, int(target_width))))
+    return max(1, int(h * target_width / w)), max(1, int(target_width))
 
 
 def format_for(path: str | os.PathLike) -> str:
