@@ -13,16 +13,19 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
 from vgg import arguments, images, memory
+from vgg.config import LEARNING_RATES
+from vgg.driver import Checkpoint, End, Event
 from vgg.errors import ConfigError, ImageError, LossNotFiniteError, NetworkFileError, StyleError
+from vgg.listeners import HistoryListener, Listener, ProgressListener, broadcast
 from vgg.matconvnet import URL, load_vgg19
 from vgg.model import POOLINGS
 from vgg.progress import MODES
-from vgg.stylize import StyleConfig, stylize
+from vgg.stylize import Run, StyleConfig
 
 PROG = "stylize"
 DEFAULTS = StyleConfig()
@@ -50,7 +53,11 @@ def _add_original_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style-weight", type=float, default=d.style_weight, help="(default %(default)s)")
     p.add_argument("--style-blend-weights", type=float, nargs="+", metavar="STYLE_BLEND_WEIGHT")
     p.add_argument("--tv-weight", type=float, default=d.tv_weight, help="(default %(default)s)")
-    p.add_argument("--learning-rate", type=float, default=d.learning_rate, help="(default %(default)s)")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        help="(default {:g} for Adam, {:g} for L-BFGS)".format(*LEARNING_RATES.values()),
+    )
     p.add_argument("--initial", metavar="INITIAL", help="initial image (default: Gaussian noise)")
     p.add_argument("--print-iterations", type=int, help="print the losses every N iterations")
     p.add_argument("--checkpoint-iterations", type=int, help="save a checkpoint every N iterations")
@@ -118,12 +125,19 @@ def config_from(args: argparse.Namespace) -> StyleConfig:
     return StyleConfig(**{f: getattr(args, f) for f in fields})
 
 
-def is_checkpoint_file(args: argparse.Namespace, path: str) -> bool:
+def is_checkpoint_file(args: argparse.Namespace, config: StyleConfig, path: str) -> bool:
     """Whether the run writes ``path`` as a checkpoint (worked out from the name, not by listing them all)."""
     if not args.checkpoint_output:
         return False
     i = arguments.iteration_of(args.checkpoint_output, path)
-    return i is not None and arguments.is_checkpoint_iteration(i, args.iterations, args.checkpoint_iterations)
+    return i is not None and is_checkpoint_iteration(config, i)
+
+
+def is_checkpoint_iteration(config: StyleConfig, i: int) -> bool:
+    """What config.checkpoint_iterations_list() holds, without making the list (O(stages))."""
+    counts = config.stage_iterations()
+    ends = {sum(counts[: k + 1]) - 1 for k in range(len(counts) - 1)}  # a stage's end is a checkpoint too
+    return i in ends or arguments.is_checkpoint_iteration(i, sum(counts), config.checkpoint_iterations or 0)
 
 
 def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
@@ -148,27 +162,27 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if args.tf32:
         mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
     images.check_output(args.output, args.overwrite)
-    _check_checkpoint_files(args)
-    _check_progress_files(args)
+    _check_checkpoint_files(args, config)
+    _check_progress_files(args, config)
     if not os.path.exists(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
 
 
-def _check_checkpoint_files(args: argparse.Namespace) -> None:
+def _check_checkpoint_files(args: argparse.Namespace, config: StyleConfig) -> None:
     """Checkpoint names: one directory listing, whatever the number of iterations."""
     if args.checkpoint_output is None:
         return
     images.check_output(arguments.checkpoint_name(args.checkpoint_output, 0), overwrite=True)
-    if is_checkpoint_file(args, args.output):
+    if is_checkpoint_file(args, config, args.output):
         raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
     existing = next(
-        arguments.existing_checkpoints(args.checkpoint_output, args.iterations, args.checkpoint_iterations), None
+        arguments.existing_checkpoints(args.checkpoint_output, lambda i: is_checkpoint_iteration(config, i)), None
     )
     if existing is not None and not args.overwrite:
         raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
 
 
-def _check_progress_files(args: argparse.Namespace) -> None:
+def _check_progress_files(args: argparse.Namespace, config: StyleConfig) -> None:
     if args.progress_write is not None:
         images.check_writable(args.progress_write, args.overwrite)
     if args.progress_plot is not None:
@@ -177,7 +191,7 @@ def _check_progress_files(args: argparse.Namespace) -> None:
     for flag, name in (("--progress-write", args.progress_write), ("--progress-plot", args.progress_plot)):
         if name is None:
             continue
-        if os.path.abspath(name) in taken or is_checkpoint_file(args, name):
+        if os.path.abspath(name) in taken or is_checkpoint_file(args, config, name):
             raise ConfigError(f"{flag} {name} is also another output file")
         taken.add(os.path.abspath(name))
 
@@ -226,31 +240,53 @@ def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
     return net
 
 
-def run(args: argparse.Namespace) -> int:
-    config = config_from(args)
-    check_args(args, config)
+def listeners(args: argparse.Namespace, config: StyleConfig) -> list[Listener]:
+    """What listens to the loop: the progress lines, the loss history and its plot."""
+    return [ProgressListener(None, config.progress), HistoryListener.of(config)]
+
+
+def write_images(args: argparse.Namespace, events: Iterator[Event]) -> None:
+    """Each checkpoint to --checkpoint-output (iteration i filled in), the end to --output."""
+    for event in events:
+        if isinstance(event, Checkpoint):
+            images.save_image(arguments.checkpoint_name(args.checkpoint_output, event.i), event.image)
+        elif isinstance(event, End):
+            images.save_image(args.output, event.image)
+
+
+def make_run(args: argparse.Namespace, config: StyleConfig) -> Run:
+    """The run of the loop the flags ask for: inputs read, network loaded."""
     content, styles, initial = read_images(args, config)
     if config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load_network(args, config)
+    return Run(net, content, styles, initial, config)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    check_args(args, config)
+    loop = make_run(args, config)
     try:
-        for iteration, image in stylize(net, content, styles, initial, config):
-            name = args.output if iteration is None else arguments.checkpoint_name(args.checkpoint_output, iteration)
-            images.save_image(name, image)
+        write_images(args, broadcast(loop.events(), listeners(args, config)))
     except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
-        print(f"{PROG}: error: {out_of_memory(args, config, content, styles)} ({exc})", file=sys.stderr)
+        print(f"{PROG}: error: {out_of_memory(args, config, loop.content, loop.styles)} ({exc})", file=sys.stderr)
         return 2
     except LossNotFiniteError as exc:
-        if exc.image is None:
-            print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)
-        else:
-            images.save_image(args.output, exc.image)
-            print(
-                f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {args.output}",
-                file=sys.stderr,
-            )
-        return 1
+        return _not_finite(args, exc)
     return 0
+
+
+def _not_finite(args: argparse.Namespace, exc: LossNotFiniteError) -> int:
+    if exc.image is None:
+        print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)
+    else:
+        images.save_image(args.output, exc.image)
+        print(
+            f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {args.output}",
+            file=sys.stderr,
+        )
+    return 1
 
 
 def out_of_memory(args: argparse.Namespace, config: StyleConfig, content: Any, styles: list[Any]) -> str:

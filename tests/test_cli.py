@@ -162,7 +162,7 @@ def _bad_cases(files, tmp):
         "zero width": (["--width", "0"], "--width must be positive"),
         "negative width": (["--width", "-5"], "--width must be positive"),
         "blend count": (["--style-blend-weights", "1", "2"], "--style-blend-weights: 2 weights for 1 styles"),
-        "scale count": (["--style-scales", "1", "2"], "--style-scales: 2 scales for 1 styles"),
+        "scale count": (["--style-scales", "1", "2"], "--style-scales: 2 values for 1 styles"),
         "unknown backend": (["--backend", "tpu"], "--backend"),
         "unknown pooling": (["--pooling", "min"], "--pooling"),
         "not a number": (["--iterations", "ten"], "--iterations"),
@@ -286,7 +286,7 @@ def test_help_lists_every_flag_with_defaults(capsys):
     parser = stylize_cli.build_parser()
     defaults = vars(parser.parse_args(["--content", "c", "--styles", "s", "--output", "o"]))
     assert defaults["iterations"] == 100 and defaults["content_weight"] == 5.0 and defaults["style_weight"] == 100.0
-    assert defaults["tv_weight"] == 100.0 and defaults["learning_rate"] == 10.0
+    assert defaults["tv_weight"] == 100.0 and defaults["learning_rate"] is None  # the optimiser's own default
     assert defaults["network"] == "imagenet-vgg-verydeep-19.mat" and defaults["backend"] == "numpy"
     assert defaults["pooling"] == "max" and defaults["content_weight_blend"] == 1.0
     assert defaults["beta1"] == 0.9 and defaults["beta2"] == 0.999 and defaults["epsilon"] == 1e-8
@@ -307,9 +307,8 @@ def test_as_a_program(files, tmp_path):
 def test_out_of_memory_is_one_line_naming_the_size(files, tmp_path, capsys, monkeypatch):
     def no_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 1.00 TiB")
-        yield  # pragma: no cover - makes this a generator like stylize
 
-    monkeypatch.setattr(stylize_cli, "stylize", no_memory)
+    monkeypatch.setattr(stylize_cli, "write_images", no_memory)
     out = tmp_path / "out.png"
     code, err = run(capsys, args_for(files, out))
     lines = [ln for ln in err.strip().splitlines() if "warning: " not in ln]  # the synthetic file's MD5 warning

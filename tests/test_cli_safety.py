@@ -158,9 +158,8 @@ def test_the_guard_counts_the_styles_at_their_scale(files, tmp_path, capsys, mon
 def test_out_of_memory_names_the_style_that_was_too_big(files, tmp_path, capsys, monkeypatch):
     def no_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 1.00 TiB")
-        yield  # pragma: no cover - a generator, like stylize
 
-    monkeypatch.setattr(stylize_cli, "stylize", no_memory)
+    monkeypatch.setattr(stylize_cli, "write_images", no_memory)
     code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "20"))
     lines = [x for x in err.splitlines() if "warning:" not in x]
     assert code == 2 and len(lines) == 1, err

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
-import importlib
 import io
 import math
 import os
@@ -17,7 +15,8 @@ from test_cli import args_for, run
 
 import stylize_cli
 from minigrad import backend as mg_backend
-from vgg import Losses, StyleConfig, random_vgg19, stylize
+from vgg import StyleConfig, random_vgg19, stylize
+from vgg.config import READBACK_EVERY
 from vgg.history import HEADER, History
 from vgg.plot import SERIES, SIZE, draw_losses
 
@@ -167,29 +166,18 @@ def test_both_flags_on_one_file_are_refused(files, tmp_path, capsys):
     assert code == 2 and len(err.splitlines()) == 1 and "are equal" in err
 
 
-def _as_on_a_device(monkeypatch):
-    """The loop's GPU schedule on numpy: it tells the two apart by isinstance(image.data, np.ndarray)."""
-    real = builtins.isinstance
-    fake = lambda obj, cls: False if cls is np.ndarray else real(obj, cls)  # noqa: E731
-    loop = importlib.import_module("vgg.stylize")  # the module: vgg.stylize itself is the function
-    monkeypatch.setattr(loop, "isinstance", fake, raising=False)
-
-
-@pytest.mark.parametrize("backend", ["numpy", "numpy as if on a GPU", "cupy"])
-def test_rows_only_where_the_loop_reads_the_loss_back(tmp_path, monkeypatch, backend):
+@pytest.mark.parametrize("backend, readback", [("numpy", None), ("numpy", 10), ("cupy", None)])
+def test_rows_only_where_the_loop_reads_the_loss_back(tmp_path, backend, readback):
     if backend == "cupy" and not mg_backend.cuda_available():
         pytest.skip("no CUDA device")
-    if backend == "numpy as if on a GPU":
-        _as_on_a_device(monkeypatch)
-    array_backend = "cupy" if backend == "cupy" else "numpy"
-    net = random_vgg19(seed=0, channel_scale=1 / 16, backend=array_backend)
+    net = random_vgg19(seed=0, channel_scale=1 / 16, backend=backend)
     image = np.random.default_rng(0).uniform(0, 255, (12, 14, 3))
     tsv, stream = tmp_path / "p.tsv", io.StringIO()
-    config = StyleConfig(iterations=25, print_iterations=7, backend=array_backend, progress_write=str(tsv))
-    list(stylize(net, image, [image], config=config, seed=0, stream=stream))
+    config = StyleConfig(iterations=25, print_iterations=7, backend=backend, progress_write=str(tsv))
+    list(stylize(net, image, [image], config=config, seed=0, readback_every=readback, stream=stream))
     rows = read_tsv(tsv)[1]
-    # on a GPU: the start, every 10th, before each print (steps 7, 14, 21; 24 before the last), and the end
-    expected = list(range(26)) if backend == "numpy" else [0, 7, 10, 14, 20, 21, 24, 25]
+    # every 10th (the GPU's default): the start, every 10th, before each print (7, 14, 21; 24 before the last), the end
+    expected = list(range(26)) if (backend, readback) == ("numpy", None) else [0, 7, 10, 14, 20, 21, 24, 25]
     assert [int(row[0]) for row in rows] == expected
     printed = {int(k) - 1: values for k, *values in LOSS_BLOCK.findall(stream.getvalue())}
     assert sorted(printed) == [0, 7, 14, 21, 24]
@@ -197,14 +185,10 @@ def test_rows_only_where_the_loop_reads_the_loss_back(tmp_path, monkeypatch, bac
     assert all(recorded[step] == values for step, values in printed.items())
 
 
-def test_without_progress_files_only_the_printed_losses_are_read_in_full(monkeypatch):
-    read = []
-    real = Losses.values
-    monkeypatch.setattr(Losses, "values", lambda self: read.append(1) or real(self))
-    net = random_vgg19(seed=0, channel_scale=1 / 16)
-    image = np.random.default_rng(0).uniform(0, 255, (12, 14, 3))
-    list(stylize(net, image, [image], iterations=5, seed=0, stream=io.StringIO()))
-    assert len(read) == 1  # the last iteration's print; the loop's own checks read the total alone
+def test_the_readback_default_is_chosen_from_the_backend():
+    assert StyleConfig().readback() == READBACK_EVERY["numpy"] == 1
+    assert StyleConfig(backend="cupy").readback() == READBACK_EVERY["cupy"] == 10
+    assert StyleConfig(backend="cupy", readback_every=1).readback() == 1
 
 
 def test_the_plot_leaves_out_values_a_log_scale_cannot_show(tmp_path):

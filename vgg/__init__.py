@@ -11,7 +11,7 @@ from .errors import (
 from .losses import CONTENT_LAYERS, STYLE_LAYERS, Losses, Objective
 from .matconvnet import KNOWN_MD5, URL, load_vgg19, read_vgg19_mat
 from .model import VGG19, VGG19_LAYERS, random_vgg19
-from .stylize import StyleConfig, stylize
+from .stylize import Run, StyleConfig, stylize
 
 __all__ = [
     "CONTENT_LAYERS",
@@ -26,6 +26,7 @@ __all__ = [
     "Losses",
     "NetworkFileError",
     "Objective",
+    "Run",
     "StyleConfig",
     "StyleError",
     "UnknownNetworkWarning",

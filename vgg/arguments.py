@@ -12,7 +12,7 @@ import argparse
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .errors import ConfigError
 
@@ -102,11 +102,11 @@ def _affixes(base_pattern: str) -> tuple[str, str]:
 
 
 def is_checkpoint_iteration(i: int, iterations: int, every: int) -> bool:
-    """Checkpoints are written at 0-based i % every == 0, except the last iteration (that is --output)."""
-    return 0 <= i < iterations - 1 and i % every == 0
+    """Every ``every``-th 0-based iteration from 0 is a checkpoint, except the last (that is --output)."""
+    return 0 <= i < iterations - 1 and every > 0 and i % every == 0
 
 
-def existing_checkpoints(pattern: str, iterations: int, every: int) -> Iterator[str]:
+def existing_checkpoints(pattern: str, is_checkpoint: Callable[[int], bool]) -> Iterator[str]:
     """Files already present that the run would write as checkpoints (one directory listing)."""
     directory = os.path.dirname(os.path.abspath(checkpoint_name(pattern, 0)))
     try:
@@ -116,5 +116,5 @@ def existing_checkpoints(pattern: str, iterations: int, every: int) -> Iterator[
     for entry in sorted(entries):
         path = os.path.join(directory, entry)
         i = iteration_of(pattern, path)
-        if i is not None and is_checkpoint_iteration(i, iterations, every):
+        if i is not None and is_checkpoint(i):
             yield path

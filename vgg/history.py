@@ -1,8 +1,9 @@
 """The loss history of a run, for --progress-write (a tab-separated file) and --progress-plot (a chart).
 
 The loop records the four losses wherever it reads them back anyway (every iteration on the CPU,
-every few on a GPU); ``iteration`` is the number of Adam steps taken, 0 being the starting image,
-so the losses printed under `Iteration k/n` are those of iteration k - 1.
+every few on a GPU); ``iteration`` i is the image iteration i starts from, i.e. after i optimiser
+steps (0: the starting image), as in vgg.driver, so the losses printed under `Iteration k/n` are on
+row k - 1.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class History:
         return self._file is not None or self.plot_path is not None
 
     def record(self, step: int, values: Mapping[str, float]) -> None:
-        """The losses after ``step`` Adam steps (all four names of COLUMNS); a no-op when disabled."""
+        """The losses after ``step`` optimiser steps (all four names of COLUMNS); a no-op when disabled."""
         if not self.enabled:
             return
         self.steps.append(step)

@@ -5,7 +5,7 @@ total variation on the image; l2_loss(t) = sum(t**2) / 2 as tf.nn.l2_loss.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -13,29 +13,41 @@ import numpy as np
 import minigrad as mg
 from minigrad.backend import to_numpy
 
+from .config import StyleConfig
 from .model import VGG19
 
 CONTENT_LAYERS = ("relu4_2", "relu5_2")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
+TERMS = ("content", "style", "tv", "total")
+DEFAULTS = StyleConfig()  # the default weights exist there, once
+
+
 class Losses(NamedTuple):
-    """The four scalar Tensors of one evaluation."""
+    """The four scalar Tensors of one evaluation, and the style loss of each layer (summed over styles)."""
 
     content: mg.Tensor
     style: mg.Tensor
     tv: mg.Tensor
     total: mg.Tensor
+    style_layers: Mapping[str, mg.Tensor] | None = None
 
     def values(self) -> dict[str, float]:
         """The four losses as floats, read back in one transfer (one synchronisation on a GPU)."""
-        xp = self.total.xp
-        host = to_numpy(xp.stack([t.data.reshape(()) for t in self]))
-        return {name: float(v) for name, v in zip(self._fields, host)}
+        return self.read()[0]
+
+    def read(self, layers: bool = False) -> tuple[dict[str, float], dict[str, float]]:
+        """The four losses and (with ``layers``) the style loss per layer, in one transfer."""
+        named = {name: getattr(self, name) for name in TERMS}
+        per_layer = dict(self.style_layers or {}) if layers else {}
+        tensors = [*named.values(), *per_layer.values()]
+        host = [float(v) for v in to_numpy(self.total.xp.stack([t.data.reshape(()) for t in tensors]))]
+        return dict(zip(named, host)), dict(zip(per_layer, host[len(named) :]))
 
 
-def gram(features: mg.Tensor) -> mg.Tensor:
-    """F^T F / (h*w*c) for a (1, h, w, c) layer output."""
+def normalized_gram(features: mg.Tensor) -> mg.Tensor:
+    """F^T F / (h*w*c) for a (1, h, w, c) layer output (mg.gram is the plain F^T F of a matrix)."""
     _, h, w, c = features.shape
     flat = features.reshape(h * w, c)
     return mg.gram(flat) / (h * w * c)  # F^T F as one op: its backward is a single GEMM
@@ -75,7 +87,8 @@ class Objective:
     """The total loss of an image against targets computed once from the content and style images.
 
     Targets are computed under no_grad from preprocessed (1, H, W, 3) arrays; weights follow the
-    original's names. ``style_blend_weights`` are used as given (normalise them before).
+    original's names and default to StyleConfig's. ``style_blend_weights`` are used as given
+    (normalise them before).
     """
 
     def __init__(
@@ -84,11 +97,11 @@ class Objective:
         content: np.ndarray,
         styles: Sequence[np.ndarray],
         style_blend_weights: Sequence[float],
-        content_weight: float = 5e0,
-        content_weight_blend: float = 1.0,
-        style_weight: float = 1e2,
-        style_layer_weight_exp: float = 1.0,
-        tv_weight: float = 1e2,
+        content_weight: float = DEFAULTS.content_weight,
+        content_weight_blend: float = DEFAULTS.content_weight_blend,
+        style_weight: float = DEFAULTS.style_weight,
+        style_layer_weight_exp: float = DEFAULTS.style_layer_weight_exp,
+        tv_weight: float = DEFAULTS.tv_weight,
     ) -> None:
         self.net = net
         self.content_weights = content_layer_weights(content_weight_blend)
@@ -105,14 +118,31 @@ class Objective:
 
     def _grams(self, style: np.ndarray) -> dict[str, mg.Tensor]:
         features = self.net.forward(self._input(style), STYLE_LAYERS)
-        return {name: gram(features[name]) for name in STYLE_LAYERS}
+        return {name: normalized_gram(features[name]) for name in STYLE_LAYERS}
+
+    @classmethod
+    def from_config(
+        cls, net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray], config: StyleConfig
+    ) -> Objective:
+        """The loss of ``config``'s weights for preprocessed (1, H, W, 3) content and style arrays."""
+        return cls(
+            net,
+            content,
+            styles,
+            config.blend_weights(len(styles)),
+            config.content_weight,
+            config.content_weight_blend,
+            config.style_weight,
+            config.style_layer_weight_exp,
+            config.tv_weight,
+        )
 
     def __call__(self, image: mg.Tensor) -> Losses:
         features = self.net.forward(image, self.wanted)
         content = self.content_loss(features)
-        style = self.style_loss(features)
+        style, per_layer = self._style_losses(features)
         tv = tv_loss(image, self.tv_weight)
-        return Losses(content, style, tv, content + style + tv)
+        return Losses(content, style, tv, content + style + tv, per_layer)
 
     def content_loss(self, features: dict[str, mg.Tensor]) -> mg.Tensor:
         terms = [
@@ -122,13 +152,20 @@ class Objective:
         return _sum(terms)
 
     def style_loss(self, features: dict[str, mg.Tensor]) -> mg.Tensor:
-        grams = {name: gram(features[name]) for name in STYLE_LAYERS}
-        total = None
+        return self._style_losses(features)[0]
+
+    def _style_losses(self, features: dict[str, mg.Tensor]) -> tuple[mg.Tensor, dict[str, mg.Tensor]]:
+        """The style loss in the original's order, and each layer's share of it (summed over styles)."""
+        grams = {name: normalized_gram(features[name]) for name in STYLE_LAYERS}
+        total, per_layer = None, {}
         for blend, targets in zip(self.blend, self.style_targets):
             terms = [self.layer_weights[n] * 2 * mg.l2_loss(grams[n] - targets[n]) / targets[n].size for n in grams]
             term = self.style_weight * blend * _sum(terms)
             total = term if total is None else total + term
-        return total
+            for name, t in zip(grams, terms):  # scalars beside the graph of the total: never differentiated
+                share = t * (self.style_weight * blend)
+                per_layer[name] = share if name not in per_layer else per_layer[name] + share
+        return total, per_layer
 
 
 def _sum(terms: list[mg.Tensor]) -> mg.Tensor:

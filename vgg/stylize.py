@@ -1,17 +1,16 @@
-"""The stylize loop: the seed's losses minimised by TF 1's Adam over the image alone.
+"""The stylize run: the seed's losses minimised over the image, stage by stage (vgg.driver).
 
-``stylize(...)`` is a generator like the original's: it yields ``(iteration, image)`` at every
-checkpoint (0-based ``iteration``) and ``(None, image)`` once at the end, ``image`` being the best
-image so far (lowest loss at the checkpoints), unprocessed to RGB 0..255 floats (not clipped).
+``Run(...)`` checks its settings at once, builds each stage (content and styles at that stage's
+width, the objective, the optimiser) and yields the events of vgg.driver, whose docstring gives the
+numbering of iterations; ``best_image()`` is the best finite image so far at any time, ``state()``
+what vgg.state saves to resume from the last checkpoint. ``stylize(...)`` is the original's generator
+on top of it: ``(iteration, image)`` at every checkpoint (0-based) and ``(None, image)`` at the end.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 import numpy as np
@@ -19,94 +18,17 @@ import numpy as np
 import minigrad as mg
 from minigrad.backend import to_numpy
 
-from . import images
-from .errors import ConfigError, LossNotFiniteError
-from .history import History
-from .losses import Losses, Objective
+from . import images, scales
+from .config import NOISE_STD, StyleConfig, make_config
+from .driver import Checkpoint, End, Event, Schedule, Stage, Tracker, drive
+from .errors import ConfigError
+from .listeners import HistoryListener, ProgressListener, broadcast
+from .losses import Objective
 from .matconvnet import load_vgg19
-from .model import POOLINGS, VGG19
-from .progress import MODES, Reporter
+from .model import VGG19
+from .optimizer import make_optimizer
 
-NOISE_STD = 0.256  # of the initial noise, in the preprocessed 0..255 space
-
-
-@dataclass
-class StyleConfig:
-    """Every setting of the loop; the defaults are the original's (SPEC section 5)."""
-
-    iterations: int = 100
-    content_weight: float = 5e0
-    content_weight_blend: float = 1.0
-    style_weight: float = 1e2
-    style_layer_weight_exp: float = 1.0
-    style_blend_weights: Sequence[float] | None = None
-    tv_weight: float = 1e2
-    learning_rate: float = 1e1
-    beta1: float = 0.9
-    beta2: float = 0.999
-    epsilon: float = 1e-8
-    pooling: str = "max"
-    initial_noiseblend: float | None = None
-    preserve_colors: bool = False
-    print_iterations: int | None = None
-    checkpoint_iterations: int | None = None
-    seed: int | None = None
-    backend: str = "numpy"
-    progress: str = "auto"
-    progress_write: str | None = None
-    progress_plot: str | None = None
-
-    def validate(self, n_styles: int) -> None:
-        """ConfigError (one line) for a setting out of range or not matching the styles."""
-        problems = _problems(self, n_styles)
-        if problems:
-            raise ConfigError(problems[0])
-
-    def blend_weights(self, n_styles: int) -> list[float]:
-        """1/n each by default; given ones normalised to sum 1."""
-        if self.style_blend_weights is None:
-            return [1.0 / n_styles for _ in range(n_styles)]
-        total = sum(self.style_blend_weights)
-        return [w / total for w in self.style_blend_weights]
-
-    def noiseblend(self, has_initial: bool) -> float:
-        """0 (no noise) with an initial image, 1 (all noise) without, unless set."""
-        if self.initial_noiseblend is not None:
-            return self.initial_noiseblend
-        return 0.0 if has_initial else 1.0
-
-    def is_checkpoint(self, i: int) -> bool:
-        return bool(self.checkpoint_iterations) and i % self.checkpoint_iterations == 0
-
-    def is_print(self, i: int) -> bool:
-        return bool(self.print_iterations) and i % self.print_iterations == 0
-
-
-def _problems(c: StyleConfig, n_styles: int) -> list[str]:
-    blend = c.style_blend_weights
-    optional = (("print_iterations", c.print_iterations), ("checkpoint_iterations", c.checkpoint_iterations))
-    checks = [
-        (n_styles >= 1, "at least one style image is needed"),
-        (c.iterations > 0, f"iterations must be positive, got {c.iterations}"),
-        *((v is None or v > 0, f"{name} must be positive, got {v}") for name, v in optional),
-        (c.learning_rate > 0, f"learning_rate must be positive, got {c.learning_rate}"),
-        (
-            blend is None or len(blend) == n_styles,
-            f"style_blend_weights: {len(blend or [])} weights for {n_styles} styles",
-        ),
-        (
-            blend is None or (len(blend) > 0 and min(blend) >= 0 and sum(blend) > 0),
-            "style_blend_weights must be >= 0, not all 0",
-        ),
-        (c.style_layer_weight_exp > 0, f"style_layer_weight_exp must be positive, got {c.style_layer_weight_exp}"),
-        (0 <= c.beta1 < 1 and 0 <= c.beta2 < 1, f"beta1 and beta2 must be in [0, 1), got {c.beta1}, {c.beta2}"),
-        (c.epsilon >= 0, f"epsilon must be >= 0, got {c.epsilon}"),
-        (c.initial_noiseblend is None or 0 <= c.initial_noiseblend <= 1, "initial_noiseblend must be in [0, 1]"),
-        (c.pooling in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}"),
-        (c.progress in MODES, f"progress must be one of {', '.join(MODES)}, got {c.progress!r}"),
-        (c.progress_write is None or c.progress_write != c.progress_plot, "progress_write and progress_plot are equal"),
-    ]
-    return [message for ok, message in checks if not ok]
+__all__ = ["NOISE_STD", "Run", "StyleConfig", "initial_image", "make_objective", "stylize"]
 
 
 def initial_image(
@@ -143,17 +65,108 @@ def _network(network: VGG19 | str | os.PathLike, config: StyleConfig) -> VGG19:
 
 def make_objective(net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray], config: StyleConfig) -> Objective:
     """The loss of the config's settings, with targets from RGB 0..255 content and style images."""
-    return Objective(
-        net,
-        images.preprocess(content, net.mean_pixel, net.dtype)[None],
-        [images.preprocess(s, net.mean_pixel, net.dtype)[None] for s in styles],
-        config.blend_weights(len(styles)),
-        config.content_weight,
-        config.content_weight_blend,
-        config.style_weight,
-        config.style_layer_weight_exp,
-        config.tv_weight,
-    )
+    pre = [images.preprocess(a, net.mean_pixel, net.dtype)[None] for a in (content, *styles)]
+    return Objective.from_config(net, pre[0], pre[1:], config)
+
+
+class Run:
+    """One run of the loop; iterate over ``events()`` once. See the module docstring."""
+
+    def __init__(
+        self,
+        network: VGG19 | str | os.PathLike,
+        content: np.ndarray,
+        styles: Sequence[np.ndarray],
+        initial: np.ndarray | None = None,
+        config: StyleConfig | None = None,
+        *,
+        resume: Mapping[str, np.ndarray] | None = None,
+        style_layers: bool = False,
+        **settings: Any,
+    ) -> None:
+        self.config = make_config(config, settings)
+        self.config.validate(len(styles))
+        self.net = _network(network, self.config)
+        self.content, self.styles, self.initial = content, list(styles), initial
+        self.bounds = scales.stage_bounds(self.config)
+        c = self.config
+        self.schedule = Schedule(
+            self.bounds[-1][1], c.print_iterations, c.checkpoint_iterations, c.readback(), style_layers
+        )
+        self.resume = resume
+        self.stage: Stage | None = None
+        self.checkpointed: int | None = None  # the iteration of the last Checkpoint event
+
+    def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
+        content, styles = scales.stage_images(self.config, index, self.content, self.styles)
+        objective = make_objective(self.net, content, styles, self.config)
+        image = mg.Tensor(self.net.xp.asarray(x0), requires_grad=True)
+        first, end = self.bounds[index]
+
+        def finish(raw: Any) -> np.ndarray:
+            out = images.unprocess(to_numpy(raw).reshape(content.shape[:2] + (3,)), self.net.mean_pixel, self.net.dtype)
+            return images.preserve_colors(out, content) if self.config.preserve_colors else out
+
+        optimizer = make_optimizer([image], self.config)
+        return Stage(index, image, objective, optimizer, first if start is None else start, end, finish)
+
+    def _start(self, index: int, previous: Any) -> Stage:
+        """Stage ``index`` from the previous stage's raw result, or (stage 0) from the initial image."""
+        content, _ = scales.stage_images(self.config, index, self.content, self.styles[:0])
+        if previous is None:
+            x0 = initial_image(content, self.initial, self.net.mean_pixel, self.config, self.net.dtype)
+        else:
+            x0 = scales.upsample(to_numpy(previous), content.shape[:2])
+        return self._stage(index, x0)
+
+    def events(self) -> Iterator[Event]:
+        """Every event of the run, in order (vgg.driver)."""
+        first, previous = 0, None
+        if self.resume is not None:
+            self.stage, first = self._resumed(self.resume), int(self.resume["stage"])
+        for index in range(first, len(self.bounds)):
+            if self.stage is None or self.stage.index != index:
+                self.stage = self._start(index, previous)
+            for event in drive(self.stage, self.schedule, index == len(self.bounds) - 1):
+                if isinstance(event, Checkpoint):
+                    self.checkpointed = event.i
+                yield event
+            previous = self.stage.tracker.best
+
+    def best_image(self) -> np.ndarray | None:
+        """The best finite image read back so far (RGB 0..255 floats), or None before the first read."""
+        stage = self.stage
+        if stage is None or stage.tracker.finite is None:
+            return None
+        return stage.finish(stage.tracker.finite)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything needed to go on after the last Checkpoint event, as numpy arrays (no objects)."""
+        stage, tracker = self.stage, self.stage.tracker
+        state = {
+            "iteration": np.array(self.checkpointed),
+            "stage": np.array(stage.index),
+            "image": to_numpy(stage.image.data).copy(),
+            "best_loss": np.array(tracker.best_loss),
+            "finite_loss": np.array(tracker.finite_loss),
+            "settings": np.array(self.config.to_json()),
+        }
+        for name, raw in (("best", tracker.best), ("finite", tracker.finite)):
+            if raw is not None:
+                state[name] = to_numpy(raw).copy()
+        state.update({f"optimizer/{k}": np.asarray(v) for k, v in stage.optimizer.state_dict().items()})
+        return state
+
+    def _resumed(self, state: Mapping[str, np.ndarray]) -> Stage:
+        stage = self._stage(int(state["stage"]), np.asarray(state["image"]), int(state["iteration"]) + 1)
+        prefix = "optimizer/"
+        stage.optimizer.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+        tracker, xp = Tracker(), self.net.xp
+        tracker.best_loss, tracker.finite_loss = float(state["best_loss"]), float(state["finite_loss"])
+        tracker.best = xp.asarray(state["best"]) if "best" in state else None
+        tracker.finite = xp.asarray(state["finite"]) if "finite" in state else None
+        stage.tracker = tracker
+        return stage
 
 
 def stylize(
@@ -169,113 +182,20 @@ def stylize(
     """Yield (iteration, best image so far) at checkpoints and (None, final image) at the end.
 
     ``network`` is a VGG19 or the path of the .mat; images are (H, W, 3) RGB 0..255 arrays, styles
-    already at the size wanted. ``settings`` override fields of ``config`` (a StyleConfig).
+    already at the size wanted (with ``scales``: as read, resized at each scale). ``settings``
+    override fields of ``config`` (a StyleConfig); bad ones raise ConfigError here, at the call.
     Progress goes to ``stream`` (stderr by default); the config's ``progress_write`` and
-    ``progress_plot`` name files for the loss history (see vgg.history). Raises LossNotFiniteError, carrying the best
-    finite image, if the loss becomes NaN or infinite.
+    ``progress_plot`` name files for the loss history (see vgg.history). Raises LossNotFiniteError,
+    carrying the best finite image, if the loss becomes NaN or infinite.
     """
-    config = dataclasses.replace(config or StyleConfig(), **settings)
-    config.validate(len(styles))
-    net = _network(network, config)
-    objective = make_objective(net, content, styles, config)
-    x0 = initial_image(content, initial, net.mean_pixel, config, net.dtype)
-    image = mg.Tensor(net.xp.asarray(x0), requires_grad=True)
-
-    def finish(x: Any) -> np.ndarray:
-        out = images.unprocess(to_numpy(x).reshape(content.shape[:2] + (3,)), net.mean_pixel, net.dtype)
-        return images.preserve_colors(out, content) if config.preserve_colors else out
-
-    yield from _optimize(image, objective, config, Reporter(stream, config.progress), finish)
+    run = Run(network, content, styles, initial, config, **settings)
+    listeners = [ProgressListener(stream, run.config.progress), HistoryListener.of(run.config)]
+    return _images(broadcast(run.events(), listeners))
 
 
-class _Tracker:
-    """The best image at checkpoints (the original's rule), the best finite one overall, the loss history."""
-
-    def __init__(self, history: History) -> None:
-        self.best, self.best_loss = None, math.inf
-        self.finite, self.finite_loss = None, math.inf
-        self.history = history
-
-    def read(self, i: int, losses: Losses) -> float:
-        """The total loss after iteration i, read back; all four losses, recorded, when a history is kept."""
-        values = losses.values() if self.history.enabled else {"total": losses.total.item()}
-        self.history.record(i + 1, values)
-        return values["total"]
-
-    def seen(self, loss: float, image: mg.Tensor) -> None:
-        if loss < self.finite_loss:
-            self.finite, self.finite_loss = image.data.copy(), loss
-
-    def checkpoint(self, loss: float, image: mg.Tensor) -> Any:
-        if loss < self.best_loss:
-            self.best, self.best_loss = image.data.copy(), loss
-        return self.best
-
-
-def _quiet() -> Any:
-    """numpy's overflow warnings off: a non-finite loss is reported by the loop itself, in one line."""
-    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
-
-
-def _step(losses: Losses, adam: mg.optim.Adam) -> None:
-    with _quiet():
-        losses.total.backward()
-        adam.step()
-    adam.zero_grad()
-
-
-# On a GPU, reading the loss back is a host-device synchronisation that stalls the queue of
-# kernels; there the loss is checked for NaN/inf (and the best finite image kept) only every
-# this many iterations and wherever it is printed or checkpointed anyway. On the CPU: always.
-DEVICE_CHECK_EVERY = 10
-
-
-def _evaluate(
-    objective: Objective, image: mg.Tensor, i: int, tracker: _Tracker, finish: Any, check: bool = True
-) -> Losses:
-    with _quiet():
-        losses = objective(image)
-    if not check:
-        return losses
-    total = tracker.read(i, losses)
-    if not math.isfinite(total):
-        where = "for the initial image" if i < 0 else f"by iteration {i + 1}"  # GPUs check every 10
-        image_out = None if tracker.finite is None else finish(tracker.finite)
-        raise LossNotFiniteError(f"the loss became {total} {where}", i, image_out, tracker.finite_loss)
-    tracker.seen(total, image)
-    return losses
-
-
-def _optimize(
-    image: mg.Tensor, objective: Objective, config: StyleConfig, reporter: Reporter, finish: Any
-) -> Iterator[tuple[int | None, np.ndarray]]:
-    adam = mg.optim.Adam([image], config.learning_rate, config.beta1, config.beta2, config.epsilon)
-    history = History(config.progress_write, config.progress_plot)
-    tracker, n = _Tracker(history), config.iterations
-    on_host = isinstance(image.data, np.ndarray)
-    try:
-        losses = _evaluate(objective, image, -1, tracker, finish)  # the image before the first step
-        for i in range(n):
-            last = i == n - 1
-            reporter.iteration(i, n)
-            if last or config.is_print(i):
-                reporter.losses(losses.values())
-            _step(losses, adam)
-            # the next step's forward pass is also this step's checkpoint evaluation
-            if last:
-                with mg.no_grad():
-                    losses = _evaluate(objective, image, i, tracker, finish)
-            else:
-                prints_next = config.is_print(i + 1) or i + 1 == n - 1
-                check = on_host or (i + 1) % DEVICE_CHECK_EVERY == 0 or prints_next
-                losses = _evaluate(objective, image, i, tracker, finish, check or config.is_checkpoint(i))
-            reporter.status(i, n)
-            if last or config.is_checkpoint(i):
-                history.save_plot()
-                yield (None if last else i), finish(tracker.checkpoint(losses.total.item(), image))
-    except LossNotFiniteError:
-        history.save_plot()  # the history up to the bad value, beside the best finite image
-        raise
-    finally:
-        reporter.close()
-        history.close()
+def _images(events: Iterator[Event]) -> Iterator[tuple[int | None, np.ndarray]]:
+    for event in events:
+        if isinstance(event, Checkpoint):
+            yield event.i, event.image
+        elif isinstance(event, End):
+            yield None, event.image
