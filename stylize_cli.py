@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
-from vgg import arguments, images, memory
+from vgg import arguments, images, preflight, safekeeping
 from vgg.config import LEARNING_RATES
 from vgg.driver import Checkpoint, End, Event
-from vgg.errors import ConfigError, ImageError, LossNotFiniteError, NetworkFileError, StyleError
+from vgg.errors import ConfigError, LossNotFiniteError, NetworkFileError, StyleError
 from vgg.listeners import HistoryListener, Listener, ProgressListener, broadcast
 from vgg.matconvnet import URL, load_vgg19
 from vgg.model import POOLINGS
@@ -125,21 +125,6 @@ def config_from(args: argparse.Namespace) -> StyleConfig:
     return StyleConfig(**{f: getattr(args, f) for f in fields})
 
 
-def is_checkpoint_file(args: argparse.Namespace, config: StyleConfig, path: str) -> bool:
-    """Whether the run writes ``path`` as a checkpoint (worked out from the name, not by listing them all)."""
-    if not args.checkpoint_output:
-        return False
-    i = arguments.iteration_of(args.checkpoint_output, path)
-    return i is not None and is_checkpoint_iteration(config, i)
-
-
-def is_checkpoint_iteration(config: StyleConfig, i: int) -> bool:
-    """What config.checkpoint_iterations_list() holds, without making the list (O(stages))."""
-    counts = config.stage_iterations()
-    ends = {sum(counts[: k + 1]) - 1 for k in range(len(counts) - 1)}  # a stage's end is a checkpoint too
-    return i in ends or arguments.is_checkpoint_iteration(i, sum(counts), config.checkpoint_iterations or 0)
-
-
 def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     """Everything that can be checked before any image or network is read."""
     try:
@@ -161,25 +146,12 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
     if args.tf32:
         mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
+    preflight.check_not_inputs(args, config)  # with or without --overwrite
     images.check_output(args.output, args.overwrite)
-    _check_checkpoint_files(args, config)
+    preflight.check_checkpoint_files(args, config)
     _check_progress_files(args, config)
     if not os.path.exists(args.network):
         raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
-
-
-def _check_checkpoint_files(args: argparse.Namespace, config: StyleConfig) -> None:
-    """Checkpoint names: one directory listing, whatever the number of iterations."""
-    if args.checkpoint_output is None:
-        return
-    images.check_output(arguments.checkpoint_name(args.checkpoint_output, 0), overwrite=True)
-    if is_checkpoint_file(args, config, args.output):
-        raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
-    existing = next(
-        arguments.existing_checkpoints(args.checkpoint_output, lambda i: is_checkpoint_iteration(config, i)), None
-    )
-    if existing is not None and not args.overwrite:
-        raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
 
 
 def _check_progress_files(args: argparse.Namespace, config: StyleConfig) -> None:
@@ -191,7 +163,7 @@ def _check_progress_files(args: argparse.Namespace, config: StyleConfig) -> None
     for flag, name in (("--progress-write", args.progress_write), ("--progress-plot", args.progress_plot)):
         if name is None:
             continue
-        if os.path.abspath(name) in taken or is_checkpoint_file(args, config, name):
+        if os.path.abspath(name) in taken or preflight.is_checkpoint_file(args, config, name):
             raise ConfigError(f"{flag} {name} is also another output file")
         taken.add(os.path.abspath(name))
 
@@ -202,33 +174,13 @@ def read_images(args: argparse.Namespace, config: StyleConfig) -> tuple[Any, lis
     content = images.load_image(args.content, args.width)
     if args.width is not None:
         content = images.resize_to_width(content, args.width)
-    _check_side("--content", args.content, content)
+    preflight.check_side("--content", args.content, content)
     width, scales = content.shape[1], args.style_scales or [1.0] * len(args.styles)
     originals = [images.load_image(p, max(1, int(s * width))) for p, s in zip(args.styles, scales)]
     styles = [images.scale_style(style, width, s) for style, s in zip(originals, scales)]
     initial = images.load_image(args.initial, width) if args.initial else None
-    _check_memory(args, config, content, originals)
+    preflight.check_memory(args, config, content, originals)
     return content, styles, initial
-
-
-def _check_side(flag: str, path: str, image: Any) -> None:
-    smallest = memory.smallest_side()
-    height, width = image.shape[:2]
-    if min(height, width) < smallest:
-        raise ImageError(f"{flag} {path}: {width}x{height} is smaller than the {smallest}x{smallest} the network needs")
-
-
-def _check_memory(args: argparse.Namespace, config: StyleConfig, content: Any, originals: list[Any]) -> None:
-    scales = args.style_scales or [1.0] * len(originals)
-
-    def styles_at(width: int) -> list[tuple[int, int]]:
-        return [images.scaled_style_hw(s.shape[:2], width, k) for s, k in zip(originals, scales)]
-
-    floor = memory.HOST_BASELINE + os.path.getsize(args.network) if config.backend == "numpy" else 0
-    settings = {"optimizer": getattr(config, "optimizer", "adam"), "history_size": getattr(config, "history_size", 100)}
-    problem = memory.refusal(content.shape[:2], styles_at, backend=config.backend, floor_bytes=floor, **settings)
-    if problem is not None:
-        raise ConfigError(problem)
 
 
 def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
@@ -241,17 +193,21 @@ def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
 
 
 def listeners(args: argparse.Namespace, config: StyleConfig) -> list[Listener]:
-    """What listens to the loop: the progress lines, the loss history and its plot."""
-    return [ProgressListener(None, config.progress), HistoryListener.of(config)]
+    """What listens to the loop: the progress lines, the loss history and its plot (a failing file
+    is reported once and left out; the run goes on)."""
+    files = [("--progress-write", config.progress_write, None), ("--progress-plot", None, config.progress_plot)]
+    guarded = [safekeeping.Guarded(HistoryListener(w, p), flag, w or p) for flag, w, p in files if w or p]
+    return [ProgressListener(None, config.progress), *guarded]
 
 
-def write_images(args: argparse.Namespace, events: Iterator[Event]) -> None:
-    """Each checkpoint to --checkpoint-output (iteration i filled in), the end to --output."""
+def write_images(events: Iterator[Event], writer: safekeeping.Writer) -> int:
+    """Each checkpoint to --checkpoint-output (iteration i filled in), the end to --output; the exit status."""
     for event in events:
         if isinstance(event, Checkpoint):
-            images.save_image(arguments.checkpoint_name(args.checkpoint_output, event.i), event.image)
+            writer.checkpoint(event.i, event.image)
         elif isinstance(event, End):
-            images.save_image(args.output, event.image)
+            return 0 if writer.result(event.image) == writer.output else 1
+    return 0
 
 
 def make_run(args: argparse.Namespace, config: StyleConfig) -> Run:
@@ -267,41 +223,32 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     check_args(args, config)
     loop = make_run(args, config)
+    writer = safekeeping.Writer(args.output, args.checkpoint_output, args.overwrite)
+    events = broadcast(loop.events(), listeners(args, config))
     try:
-        write_images(args, broadcast(loop.events(), listeners(args, config)))
+        return write_images(events, writer)
     except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
-        print(f"{PROG}: error: {out_of_memory(args, config, loop.content, loop.styles)} ({exc})", file=sys.stderr)
+        print(
+            f"{PROG}: error: {preflight.out_of_memory(args, config, loop.content, loop.styles)} ({exc})",
+            file=sys.stderr,
+        )
         return 2
     except LossNotFiniteError as exc:
-        return _not_finite(args, exc)
-    return 0
+        return _not_finite(writer, exc)
+    except (KeyboardInterrupt, safekeeping.Terminated) as exc:
+        events.close()  # the listeners close: the status line is erased before our line
+        return safekeeping.interrupted(exc, loop.best_image, writer)
 
 
-def _not_finite(args: argparse.Namespace, exc: LossNotFiniteError) -> int:
+def _not_finite(writer: safekeeping.Writer, exc: LossNotFiniteError) -> int:
     if exc.image is None:
         print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)
-    else:
-        images.save_image(args.output, exc.image)
+    elif writer.result(exc.image, "the best finite image") == writer.output:
         print(
-            f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {args.output}",
+            f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {writer.output}",
             file=sys.stderr,
         )
     return 1
-
-
-def out_of_memory(args: argparse.Namespace, config: StyleConfig, content: Any, styles: list[Any]) -> str:
-    """What was too big: the content, or the style whose targets need the most memory at its scale."""
-    where = "GPU" if config.backend == "cupy" else "host"
-    which = memory.largest_input(content.shape[:2], [s.shape[:2] for s in styles], config.pooling)
-    if which < 0:
-        height, width = content.shape[:2]
-        return f"out of {where} memory for a {width}x{height} image (the content); try a smaller --width"
-    height, width = styles[which].shape[:2]
-    scale = (args.style_scales or [1.0] * len(styles))[which]
-    return (
-        f"out of {where} memory for a {width}x{height} image (the style {args.styles[which]} at scale {scale:g}); "
-        "try a smaller --style-scales or --width"
-    )
 
 
 def flag_names(message: str) -> str:
@@ -313,7 +260,8 @@ def flag_names(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return run(build_parser().parse_args(argv))
+        with safekeeping.sigterm_raises():
+            return run(build_parser().parse_args(argv))
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
     except (StyleError, mg_backend.BackendError, OSError) as exc:
@@ -322,9 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError as exc:  # reading images or the network; the loop's own names the image size
         print(f"{PROG}: error: out of memory while reading the inputs ({exc})", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, safekeeping.Terminated) as exc:  # before the loop began: nothing to save
+        code = safekeeping.EXIT[type(exc)]
+        print(f"{PROG}: {'interrupted' if code == 130 else 'terminated'}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":
