@@ -155,7 +155,7 @@ def _bad_cases(files, tmp):
         "invalid network": (["--network", str(not_mat)], "not a MATLAB .mat file"),
         "network is an image": (["--network", content], "not a MATLAB .mat file"),
         "checkpoint without %s": (["--checkpoint-output", "x.png", "--checkpoint-iterations", "1"], "%s"),
-        "checkpoint %d": (["--checkpoint-output", "x%d.png", "--checkpoint-iterations", "1"], "%s"),
+        "checkpoint %d": (["--checkpoint-output", "x%d%d.png", "--checkpoint-iterations", "1"], "%s"),
         "checkpoint half": (["--checkpoint-iterations", "1"], "both --checkpoint-output"),
         "zero iterations": (["--iterations", "0"], "iterations must be positive"),
         "negative iterations": (["--iterations", "-3"], "iterations must be positive"),

@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from . import images, memory, scales, state
+from . import arguments, images, memory, preflight, safekeeping, scales, state
 from .config import LINE_SEARCHES, OPTIMIZERS, StyleConfig
-from .errors import ConfigError
+from .errors import ConfigError, ImageError
 from .estimate import gemm_rate, seconds_per_iteration
 from .listeners import Listener
 from .runlog import RunLog
@@ -29,7 +28,7 @@ REQUIRED = ("content", "styles", "output")
 RESUME_MAY_OVERRIDE = ("output", "network")
 # With --resume: this invocation's own, never taken from the state
 RESUME_OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run")
-NOT_SAVED = ("resume", "dry_run", "resume_iteration", "resume_meta")
+NOT_SAVED = ("resume", "dry_run", "resume_iteration", "resume_meta", "resume_arrays")
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -64,10 +63,10 @@ def require_inputs(args: argparse.Namespace) -> None:
         args.seed = secrets.randbits(31)  # unseeded runs get a seed drawn here, so that the log and state name it
 
 
-def apply_resume(args: argparse.Namespace, defaults: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
-    """With --resume: the state's arrays, and ``args`` filled in from the arguments saved with it."""
+def apply_resume(args: argparse.Namespace, defaults: Mapping[str, Any]) -> None:
+    """With --resume: ``args`` filled in from the arguments saved with the state, its arrays as ``resume_arrays``."""
     if args.resume is None:
-        return None
+        return
     arrays, meta = state.load_state(args.resume)
     given = [k for k, v in vars(args).items() if k not in (*RESUME_OWN, *RESUME_MAY_OVERRIDE) and v != defaults.get(k)]
     if given:
@@ -79,23 +78,39 @@ def apply_resume(args: argparse.Namespace, defaults: Mapping[str, Any]) -> dict[
     for key, value in saved.items():
         if key not in RESUME_OWN and not (key in RESUME_MAY_OVERRIDE and getattr(args, key) != defaults.get(key)):
             setattr(args, key, value)
-    args.resume_iteration, args.resume_meta = int(arrays["iteration"]), meta
-    return arrays
+    args.resume_iteration, args.resume_meta, args.resume_arrays = int(arrays["iteration"]), meta, arrays
 
 
-def check_files(args: argparse.Namespace, config: StyleConfig, written: Sequence[str]) -> None:
+def resumed_after(args: argparse.Namespace) -> int:
+    """The iteration of the state a resumed run goes on from (-1 without --resume): it writes only later files."""
+    return getattr(args, "resume_iteration", -1)
+
+
+def check_files(args: argparse.Namespace, config: StyleConfig) -> None:
     """The files of these flags, checked as the other outputs are, before anything is read."""
     if config.scales is not None and args.width is not None:
         raise ConfigError("--width and --scales both set the content's width: give one of them")
-    taken = {os.path.abspath(name) for name in written}
-    names = [state.state_name(name) for name in written[1:]]  # beside each checkpoint image
     if args.log is not None:
-        names.append(args.log)
-    for name in names:
-        images.check_writable(name, args.overwrite)
-        if os.path.abspath(name) in taken:
-            raise ConfigError(f"{name} would be written twice (it is also another output file)")
-        taken.add(os.path.abspath(name))
+        images.check_writable(args.log, args.overwrite)
+        others = [args.output, args.progress_write, args.progress_plot]
+        if any(n is not None and os.path.abspath(n) == os.path.abspath(args.log) for n in others) or (
+            preflight.is_checkpoint_file(args, config, args.log)
+        ):
+            raise ConfigError(f"--log {args.log} would be written twice (it is also another output file)")
+    if args.checkpoint_output is not None and not args.overwrite:
+        pattern = os.path.splitext(args.checkpoint_output)[0] + state.SUFFIX  # beside each checkpoint image
+        later = lambda i: i > resumed_after(args) and preflight.is_checkpoint_iteration(config, i)  # noqa: E731
+        existing = next(arguments.existing_checkpoints(pattern, later), None)
+        if existing is not None:
+            raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
+
+
+def check_scale_sides(config: StyleConfig, content: np.ndarray) -> None:
+    """ImageError if the narrowest scale makes the content smaller than the network needs."""
+    smallest, width = memory.smallest_side(), int(min(config.scales))
+    height = max(1, int(content.shape[0] / content.shape[1] * width))
+    if min(width, height) < smallest:
+        raise ImageError(f"--scales {width}: the content would be {width}x{height}, smaller than {smallest}x{smallest}")
 
 
 def check_network(args: argparse.Namespace) -> None:
@@ -105,18 +120,20 @@ def check_network(args: argparse.Namespace) -> None:
 
 
 def listeners(args: argparse.Namespace, run: Run) -> list[Listener]:
-    """The run log and the state beside each checkpoint, as the flags ask."""
+    """The run log and the state beside each checkpoint, as the flags ask; a failing write is reported."""
     meta = {"network": state.fingerprint(args.network), "cli": saved_arguments(args)}
     out: list[Listener] = []
     if args.log is not None:
-        out.append(RunLog(args.log, run.config, {"network": meta["network"], "arguments": meta["cli"]}))
+        log = RunLog(args.log, run.config, {"network": meta["network"], "arguments": meta["cli"]})
+        out.append(safekeeping.Guarded(log, "--log", args.log))
     if args.checkpoint_output is not None:
-        out.append(state.StateWriter(run, args.checkpoint_output, meta, _state_not_written))
+        pattern = args.checkpoint_output
+        out.append(state.StateWriter(run, lambda i: arguments.checkpoint_name(pattern, i), meta, _state_not_written))
     return out
 
 
 def _state_not_written(name: str, exc: OSError) -> None:
-    print(f"stylize: warning: {name}: the resume state could not be written ({exc}); the run goes on", file=sys.stderr)
+    safekeeping.say("warning", f"{name}: the resume state could not be written ({exc}); the run goes on")
 
 
 def saved_arguments(args: argparse.Namespace) -> dict[str, Any]:

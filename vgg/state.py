@@ -104,7 +104,7 @@ def check_network(name: str, meta: Mapping[str, Any], network_path: str | os.Pat
 
 
 class StateWriter(Listener):
-    """Saves ``run.state()`` beside each checkpoint image (``pattern % i``, see state_name).
+    """Saves ``run.state()`` beside each checkpoint image (``name_of(i)``, see state_name).
 
     A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)`` and the run
     goes on; without ``on_error`` it is raised.
@@ -113,16 +113,16 @@ class StateWriter(Listener):
     def __init__(
         self,
         run: Any,
-        pattern: str,
+        name_of: Callable[[int], str],
         meta: Mapping[str, Any],
         on_error: Callable[[str, OSError], None] | None = None,
     ) -> None:
-        self.run, self.pattern, self.meta, self.on_error = run, pattern, dict(meta), on_error
+        self.run, self.name_of, self.meta, self.on_error = run, name_of, dict(meta), on_error
 
     def on(self, event: Event) -> None:
         if not isinstance(event, Checkpoint):
             return
-        name = state_name(self.pattern % event.i)
+        name = state_name(self.name_of(event.i))
         try:
             save_state(name, self.run.state(), self.meta)
         except OSError as exc:
