@@ -124,7 +124,10 @@ def listeners(args: argparse.Namespace, run: Run) -> list[Listener]:
     meta = {"network": state.fingerprint(args.network), "cli": saved_arguments(args)}
     out: list[Listener] = []
     if args.log is not None:
-        log = RunLog(args.log, run.config, {"network": meta["network"], "arguments": meta["cli"]})
+        extra = {"network": meta["network"], "arguments": meta["cli"]}
+        if args.resume is not None:
+            extra["resumed"] = {"state": args.resume, "after_iteration": resumed_after(args)}
+        log = RunLog(args.log, run.config, extra)
         out.append(safekeeping.Guarded(log, "--log", args.log))
     if args.checkpoint_output is not None:
         pattern = args.checkpoint_output
@@ -158,6 +161,8 @@ def dry_run_report(run: Run) -> str:
     total = sum(s * n for s, n in zip(per_stage, config.stage_iterations()))
     where = "host" if config.backend == "numpy" else "GPU"
     lines = [f"dry run: nothing computed; {config.optimizer} on {config.backend}, {run.schedule.n} iterations"]
+    if run.resume is not None:
+        lines[0] += f", resumed after iteration {int(run.resume['iteration'])}"
     for (hw, _), seconds, n in zip(sizes, per_stage, config.stage_iterations()):
         lines.append(f"  {hw[1]}x{hw[0]}: {n} iterations, about {seconds:.3g} s each")
     free = "unknown" if available is None else memory.format_bytes(available)
