@@ -135,6 +135,8 @@ def test_resume_from_the_half_way_state_gives_the_same_output(files, tmp_path, c
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert lines[0]["resumed"]["after_iteration"] == 2 and lines[0]["arguments"]["optimizer"] == optimizer
     assert [x["iteration"] for x in lines if x["event"] == "losses"] == [3, 4, 5, 6]  # after 3 steps, ...
+    assert stylize_cli.main([*argv, "--dry-run"]) == 0
+    assert "6 iterations, resumed after iteration 2" in capsys.readouterr().out
     np.testing.assert_array_equal(_pixels(resumed), _pixels(tmp_path / "straight.png"))
     code, err = run(capsys, ["--resume", str(tmp_path / "ck2.state.npz"), "--output", str(resumed)])
     assert code == 2 and "already exists; pass --overwrite" in err  # ck3.png, ck4.png are there
