@@ -17,12 +17,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
-from vgg import arguments, cli_features, images, preflight, safekeeping
+from vgg import arguments, cli_features, download, images, preflight, safekeeping
 from vgg.config import LEARNING_RATES
 from vgg.driver import Checkpoint, End, Event
-from vgg.errors import ConfigError, LossNotFiniteError, NetworkFileError, StyleError
+from vgg.errors import ConfigError, LossNotFiniteError, StyleError
 from vgg.listeners import HistoryListener, Listener, ProgressListener, broadcast
-from vgg.matconvnet import URL, load_vgg19
+from vgg.matconvnet import load_vgg19
 from vgg.model import POOLINGS
 from vgg.progress import MODES
 from vgg.stylize import Run, StyleConfig
@@ -48,7 +48,13 @@ def _add_original_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iterations", type=int, default=d.iterations, help="iterations (default %(default)s)")
     p.add_argument("--width", type=int, help="resize the content image to this width")
     p.add_argument("--style-scales", type=float, nargs="+", metavar="STYLE_SCALE", help="one scale per style")
-    p.add_argument("--network", default=NETWORK, metavar="VGG_PATH", help="VGG-19 .mat (default %(default)s)")
+    p.add_argument(
+        "--network",
+        default=NETWORK,
+        metavar="VGG_PATH",
+        help="VGG-19 .mat (default %(default)s; a bare file name is looked for in the working directory, then "
+        "where python -m vgg.download puts it)",
+    )
     p.add_argument("--content-weight", type=float, default=d.content_weight, help="(default %(default)s)")
     p.add_argument("--style-weight", type=float, default=d.style_weight, help="(default %(default)s)")
     p.add_argument("--style-blend-weights", type=float, nargs="+", metavar="STYLE_BLEND_WEIGHT")
@@ -152,8 +158,7 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     preflight.check_checkpoint_files(args, config)
     _check_progress_files(args, config)
     cli_features.check_files(args, config)
-    if not os.path.exists(args.network):
-        raise NetworkFileError(f"network {args.network} does not exist (did you forget to download it? {URL})")
+    args.network = download.require_network(args.network)  # a bare name: the working directory, then the cache
     cli_features.check_network(args)
 
 

@@ -27,6 +27,9 @@ KNOWN_MD5 = {
     "8ee3263992981a1d26e73b3ca028a123": "old",
     "106118b7cf60435e6d8e04f6a6dc3657": "new",
 }
+KNOWN_SHA256 = {  # where a release's SHA-256 is known; vgg.download checks it on top of the MD5
+    "abdb57167f82a2a1fbab1e1c16ad9373411883f262a1a37ee5db2e6fb0044695": "new",
+}
 EXPECTED = "MatConvNet's imagenet-vgg-verydeep-19.mat"
 MAT_HEADER_BYTES = 128  # a MATLAB 5 / 7 .mat file starts with a 128-byte header
 
