@@ -47,6 +47,7 @@ class Function:
     needs_input_grad: tuple[bool, ...] = ()
     saved: tuple[Any, ...] | None = ()
     parents: tuple[Any, ...] = ()  # per input: the op that made it, the leaf Tensor itself, or None
+    input_types: tuple[tuple[tuple[int, ...], Any], ...] = ()  # per input: (shape, dtype), to check gradients
 
     @property
     def name(self) -> str:
@@ -62,6 +63,13 @@ class Function:
     def fail(self, message: str, *arrays: Any, error: type = ValueError) -> Exception:
         """An error that names the op, what was wrong and every input's shape and dtype."""
         return error(f"{self.name}: {message} (inputs: {describe(arrays)})")
+
+    def require_float(self, *arrays: Any) -> None:
+        """TypeError for integer or bool inputs of an op whose result would have to be rounded to them."""
+        if any(a.dtype.kind not in "fc" for a in arrays):
+            raise self.fail(
+                "needs a float dtype, its result would be rounded (e.g. astype float32)", *arrays, error=TypeError
+            )
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -89,6 +97,7 @@ class Function:
             # edges to the ops that made the inputs, not to the input tensors: an intermediate
             # array is then freed as soon as nobody but the graph would have held it
             fn.parents = tuple(_node(t) if need else None for t, need in zip(inputs, fn.needs_input_grad))
+            fn.input_types = tuple((a.shape, a.dtype) for a in arrays)
             out._ctx = fn
         else:
             fn.release()
@@ -144,6 +153,22 @@ def _run_backward(fn: Function, gy: Any) -> tuple[Any, ...]:
         return fn.backward(gy)
 
 
+def _check_gradients(fn: Function, grads: tuple[Any, ...]) -> None:
+    """Each gradient an op returns has its input's shape and dtype, and none that is needed is missing."""
+    if len(grads) != len(fn.parents):
+        raise RuntimeError(f"backward: {fn.name} returned {len(grads)} gradients for its {len(fn.parents)} inputs")
+    for i, (g, parent, expected) in enumerate(zip(grads, fn.parents, fn.input_types)):
+        if parent is None:
+            continue
+        if g is None:
+            raise RuntimeError(f"backward: {fn.name} returned no gradient for its input {i}, which needs one")
+        if (g.shape, g.dtype) != expected:
+            raise RuntimeError(
+                f"backward: {fn.name} returned a gradient of {tuple(g.shape)} {g.dtype} for its input {i}, "
+                f"which is {tuple(expected[0])} {expected[1]}"
+            )
+
+
 def _own(g: Any, handed: list[Any]) -> Any:
     """g, or a copy when it may share memory with another leaf's gradient.
 
@@ -194,15 +219,16 @@ def backward(root: Tensor, grad: Any = None) -> None:
             continue
         grads = _run_backward(node, gy)
         del gy
+        _check_gradients(node, grads)
         for parent, g in zip(node.parents, grads):
             if parent is None:
                 continue
             key = id(parent)
-            if g is not None:
-                pending[key] = g if key not in pending else pending[key] + g
+            pending[key] = g if key not in pending else pending[key] + g
             consumers[key] -= 1
             if consumers[key] == 0 and key in pending:
                 ready.append(parent)
         del grads
         node.release()
+        node.input_types = ()
     # root._ctx stays: it is released now, so a second backward() from root raises, not no-ops

@@ -113,7 +113,7 @@ def to_numpy(array: Any) -> np.ndarray:
 
 
 def to_backend(array: Any, name: str) -> Any:
-    """Move an array to the named backend."""
+    """The array on the named backend: a copy when it moves, the array itself when it is already there."""
     xp = array_module(name)
     if xp is np:
         return to_numpy(array)

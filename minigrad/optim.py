@@ -203,9 +203,13 @@ class LBFGS(Optimizer):
         t = self.lr * (min(1.0, 1.0 / float(abs(g).sum())) if self.iterations == 0 else 1.0)
         if self.line_search is not None:
             t = self._search(closure, loss, d, slope, t)
+            s = t * d
         else:
-            lbfgs.add_to(self.params, t * d)
-        self.previous = (g, t * d)
+            s = t * d
+            lbfgs.add_to(self.params, s)
+        if t == 0:  # the search found no lower point along d: the next step starts from -g
+            self.memory.clear()
+        self.previous = (g, s)
         self.iterations += 1
 
     def _search(self, closure: Closure, loss: float | None, d: Any, slope: float, t: float) -> float:

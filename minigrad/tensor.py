@@ -15,6 +15,11 @@ class Tensor:
 
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` accumulates into
     ``.grad``. Arithmetic with Python scalars keeps the tensor's dtype.
+
+    Nothing is ever rounded to an integer dtype: a float constant with an integer tensor, and an op
+    whose result is not an integer (division, mean, a fractional or negative power, l2_loss,
+    avg_pool) on one, raise a TypeError naming the op. Exact integer arithmetic (+, -, *, sums,
+    shapes) works.
     """
 
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
@@ -64,6 +69,7 @@ class Tensor:
         return float(self.data.reshape(-1)[0]) if self.size == 1 else self.data.item()
 
     def detach(self) -> Tensor:
+        """The same array as a constant: no graph, no gradient flows back through it."""
         return Tensor(self.data)
 
     # ---- autograd ----------------------------------------------------------------
@@ -139,20 +145,29 @@ class Tensor:
         return _ops.transpose(self)
 
 
-def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
-    """Wrap a constant; Python scalars take the dtype and backend of ``like``."""
+_KINDS = "biufc"  # bool < integers < floats < complex: a constant may not be of a later kind than the tensor
+
+
+def as_tensor(value: Any, like: Tensor | None = None, op: str = "as_tensor") -> Tensor:
+    """Wrap a constant; Python scalars, numpy scalars and lists take the dtype and backend of ``like``.
+
+    float32 * 2.5 stays float32 (as NEP 50 has it for Python scalars); a constant of a later kind
+    than the tensor (int32 * 2.5, int32 + [0.5, 1.5]) is a TypeError naming ``op``, never truncated.
+    """
     if isinstance(value, Tensor):
         return value
-    if like is not None and not is_array(value):
-        if isinstance(value, np.generic):
-            value = value.item()  # np.float64(2) * float32 tensor stays float32, like 2.0 does
-        dtype = like.dtype
-        if isinstance(value, (bool, int, float, complex)):
-            # NEP 50: a Python scalar adapts to the tensor (float32 * 2.5 stays float32); one that
-            # needs a wider kind (int32 * 2.5) becomes float64 and the op refuses the mix
-            dtype = np.result_type(like.dtype, value)
-        return Tensor(like.xp.asarray(value, dtype=dtype))
-    return Tensor(value)
+    if like is None or is_array(value):
+        return Tensor(value)
+    if isinstance(value, np.generic):
+        value = value.item()  # np.float64(2) * float32 tensor stays float32, like 2.0 does
+    natural = np.asarray(value).dtype
+    if natural.kind in _KINDS and _KINDS.index(natural.kind) > _KINDS.index(like.dtype.kind):
+        wider = "a complex" if natural.kind == "c" else "a float"
+        raise TypeError(
+            f"{op}: a {natural} constant would be rounded to the tensor's {like.dtype}; "
+            f"give the tensor {wider} dtype (e.g. with astype)"
+        )
+    return Tensor(like.xp.asarray(value, dtype=like.dtype))
 
 
 from . import ops as _ops  # noqa: E402 - ops build on Tensor, Tensor's operators call ops

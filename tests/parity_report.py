@@ -10,6 +10,7 @@ seeded noise (the default start), with a checkpoint at every iteration.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -71,4 +72,6 @@ def main(iterations: int = 5, networks: int = 6) -> None:
 
 
 if __name__ == "__main__":
+    if importlib.util.find_spec("tensorflow") is None:
+        sys.exit("parity_report.py: the reference is TensorFlow, which is not installed (pip install tensorflow-cpu)")
     main(*(int(a) for a in sys.argv[1:]))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.backend import to_numpy
 
 
 def t(xp: Any, shape: tuple[int, ...], dtype: Any = np.float32, requires_grad: bool = False) -> mg.Tensor:
@@ -152,3 +153,83 @@ def test_mixing_backends_raises(xp) -> None:
     with pytest.raises(TypeError) as info:
         t(np, (2, 3)) + t(xp, (2, 3))
     names_all(str(info.value), "Add", "numpy", "cupy")
+
+
+# ---- nothing is rounded to an integer dtype ---------------------------------------------------------
+
+
+def ints(xp: Any, shape: tuple[int, ...] = (3,)) -> mg.Tensor:
+    return mg.Tensor(xp.asarray(np.arange(1, 1 + int(np.prod(shape)), dtype=np.int32).reshape(shape)))
+
+
+ROUNDING: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "pow-half": (lambda xp: ints(xp) ** 0.5, "Pow"),  # was [1 1 1]
+    "pow-negative": (lambda xp: ints(xp) ** -1, "Pow"),
+    "mul-float-scalar": (lambda xp: ints(xp) * 2.5, "Mul"),
+    "add-float-list": (lambda xp: ints(xp) + [0.5, 1.5, 2.5], "Add"),  # was cast to [0 1 2]
+    "sub-numpy-float": (lambda xp: np.float64(0.5) - ints(xp), "Sub"),
+    "div": (lambda xp: ints(xp) / 2, "Div"),
+    "div-two-tensors": (lambda xp: ints(xp) / ints(xp), "Div"),
+    "mean": (lambda xp: ints(xp).mean(), "mean"),
+    "l2_loss": (lambda xp: mg.l2_loss(ints(xp)), "L2Loss"),
+    "avg_pool": (lambda xp: mg.avg_pool(ints(xp, (1, 2, 2, 1)), 2, 2), "AvgPool"),
+    "matmul-float-list": (lambda xp: ints(xp, (2, 2)) @ [[0.5, 1.0], [1.0, 1.0]], "MatMul"),
+    "float-complex": (lambda xp: t(xp, (3,)) * 1j, "Mul"),
+}
+
+
+@pytest.mark.parametrize("case", list(ROUNDING))
+def test_nothing_is_rounded_to_an_integer_dtype(case: str, xp) -> None:
+    call, op = ROUNDING[case]
+    with pytest.raises(TypeError) as info:
+        call(xp)
+    names_all(str(info.value), op, "dtype")
+    assert "float" in str(info.value) or "complex" in str(info.value)
+
+
+def test_exact_integer_arithmetic_keeps_the_dtype(xp) -> None:
+    for result, expected in [
+        (ints(xp) * 2, [2, 4, 6]),
+        (ints(xp) + [1, 2, 3], [2, 4, 6]),
+        (ints(xp) ** 2, [1, 4, 9]),
+        (ints(xp) - True, [0, 1, 2]),
+        (ints(xp).sum(), 6),
+    ]:
+        assert result.dtype == np.int32
+        np.testing.assert_array_equal(to_numpy(result.data), expected)
+    floats = t(xp, (2,))
+    for other in (2.5, [1, 2], np.float64(2.0), np.int64(2)):
+        assert (floats * other).dtype == np.float32 and (other - floats).dtype == np.float32
+
+
+# ---- backward checks what each op returns -------------------------------------------------------------
+
+
+class Planted(mg.Function):
+    """An op whose backward returns what ``wrong`` says, to see backward name it."""
+
+    def __init__(self, wrong: str) -> None:
+        self.wrong = wrong
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def backward(self, gy: Any) -> tuple[Any, ...]:
+        right = (gy, gy)
+        return {
+            "shape": (gy, gy[:1]),
+            "dtype": (gy, gy.astype(np.float64)),
+            "missing": (gy, None),
+            "count": (gy,),
+        }.get(self.wrong, right)
+
+
+@pytest.mark.parametrize("wrong", ["shape", "dtype", "missing", "count"])
+def test_backward_names_an_op_that_returns_a_wrong_gradient(wrong: str, xp) -> None:
+    a, b = t(xp, (2, 3), requires_grad=True), t(xp, (2, 3), requires_grad=True)
+    with pytest.raises(RuntimeError) as info:
+        Planted.apply(a, b, wrong=wrong).sum().backward()
+    expected = {"shape": ("(1, 3)", "(2, 3)"), "dtype": ("float64", "float32"), "missing": ("no gradient",)}
+    names_all(str(info.value), "Planted", *expected.get(wrong, ("1 gradients", "2 inputs")))
+    Planted.apply(a, b, wrong="none").sum().backward()  # the same op returning the right ones passes
+    np.testing.assert_array_equal(to_numpy(a.grad), np.ones((2, 3)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import minigrad as mg
 from minigrad.kernels import blas, conv, conv_taps
 
 
@@ -81,3 +82,13 @@ def test_the_cupy_gemm_call_computes_the_same_conv(monkeypatch) -> None:
     assert _FakeCublas.calls == 2 * 2 * 6  # two images, forward and backward, six taps each
     for e, o in zip(expected, got):
         np.testing.assert_allclose(o, e, rtol=1e-12, atol=1e-12)
+
+
+def test_l2_loss_of_16m_float32_values_is_accurate(xp) -> None:
+    # one float32 BLAS dot over 2^24 positive values is off by ~4e-5; blocked dots summed in float64
+    # (minigrad/kernels/accumulate.py) by ~2e-9, cuBLAS's tree reduction by less than 1e-7
+    x = np.abs(np.random.default_rng(3).standard_normal(1 << 24, dtype=np.float32)) + np.float32(0.5)
+    exact = sum(float(np.dot(part, part)) for part in np.split(x.astype(np.float64), 64)) / 2
+    loss = mg.l2_loss(mg.Tensor(xp.asarray(x).reshape(64, 512, 512)))
+    assert loss.dtype == np.float32
+    assert abs(float(loss.item()) - exact) / exact < 1e-7

@@ -56,7 +56,7 @@ def conv_bias_case(shape: tuple[int, ...], kernel: tuple[int, ...], stride: int,
 
 CONV_BIAS_CASES = [
     conv_bias_case((1, 7, 9, 3), (1, 1, 3, 4), 1, "SAME", Input((4,))),  # the 1x1 GEMM path
-    conv_bias_case((2, 7, 9, 3), (3, 3, 3, 5), 1, "SAME", Input((5,))),  # im2col
+    conv_bias_case((2, 7, 9, 3), (3, 3, 3, 5), 1, "SAME", Input((5,))),  # 3 channels: shifted GEMMs too
     conv_bias_case((1, 7, 9, 4), (3, 2, 4, 3), 2, "VALID", Input((3,))),
     conv_bias_case((1, 7, 9, 16), (3, 3, 16, 16), 1, "SAME", Input((16,))),  # shifted GEMMs
     conv_bias_case((2, 6, 5, 16), (5, 5, 16, 17), 1, "VALID", Input((17,))),
@@ -78,7 +78,7 @@ def _conv_cases() -> list[Case]:
         conv_case(1, 3, 4, 2, (5, 5), 3, 1, "SAME"),  # kernel larger than the image
         conv_case(1, 7, 7, 4, (1, 1), 5, 2, "SAME"),
         conv_case(2, 8, 8, 16, (3, 3), 16, 1, "SAME"),
-        conv_case(1, 7, 9, 16, (5, 5), 16, 1, "SAME"),  # 16+ channels at stride 1: the shifted-GEMM path
+        conv_case(1, 7, 9, 16, (5, 5), 16, 1, "SAME"),  # 25 taps: 25 shifted GEMMs
         conv_case(2, 5, 6, 16, (2, 3), 17, 1, "SAME"),
         conv_case(1, 9, 7, 17, (1, 3), 16, 1, "VALID"),
         conv_case(1, 3, 4, 16, (5, 5), 16, 1, "SAME"),
@@ -197,8 +197,25 @@ CONV_ONLY = _conv_cases() + CONV_BIAS_CASES
 
 @pytest.mark.parametrize("c", CONV_ONLY, ids=[c.id for c in CONV_ONLY])
 def test_general_conv_path_matches_tensorflow(c: Case, xp, tf, monkeypatch) -> None:
-    """The same conv cases through im2col, which stride-1 convs on numpy otherwise never take."""
+    """The same conv cases through im2col, which stride-1 convs (but 1x1 ones) otherwise never take."""
     from minigrad.kernels import conv
 
     monkeypatch.setattr(conv, "SHIFTED_GEMMS", False)
     check_case(c, xp, prefix="general-")
+
+
+def test_shifted_gemms_over_two_row_chunks_match_tensorflow(xp, tf) -> None:
+    """conv_taps works through CHUNK_ROWS output rows at a time on numpy: an image big enough for two."""
+    from minigrad.kernels import conv_taps
+
+    c = case(
+        "conv-two-row-chunks",
+        lambda x, k, b: mg.conv2d(x, k, bias=b),
+        lambda tf, x, k, b: tf.nn.bias_add(tf.nn.conv2d(x, k, 1, "SAME"), b),
+        (1, 130, 131, 3),
+        (3, 3, 3, 8),
+        (8,),
+    )
+    wide_rows = 130 * (131 + 2)  # output rows times the padded width, forward and input gradient alike
+    assert wide_rows > conv_taps.CHUNK_ROWS
+    check_case(c, xp)

@@ -242,3 +242,61 @@ def test_a_state_dict_is_a_copy_and_a_wrong_one_is_refused(xp) -> None:
         Adam([x]).load_state_dict({**state, "m.0": np.zeros(5, np.float32)})
     with pytest.raises(ValueError, match="keys differ"):
         LBFGS([x]).load_state_dict(state)
+
+
+# ---- Adam against tf.compat.v1.train.AdamOptimizer ----------------------------------------------
+
+
+def tf_adam_trajectory(tf, grads: list, **settings) -> list:
+    """The variable after each step of TF 1's Adam, fed the given gradients, from zeros (a graph of its own)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        var = tf.compat.v1.Variable(np.zeros_like(grads[0]))
+        fed = tf.compat.v1.placeholder(grads[0].dtype, grads[0].shape)
+        train = tf.compat.v1.train.AdamOptimizer(**settings).apply_gradients([(fed, var)])
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            trajectory = []
+            for g in grads:
+                session.run(train, {fed: g})
+                trajectory.append(session.run(var))
+    return trajectory
+
+
+# float32: TF's kernel, ours the same arithmetic (equal to the bit on x86). float64: TF keeps the beta
+# powers in float32, and 1 - beta2^t in float32 is off by 1.3e-5 at t = 1, 6.4e-6 after the sqrt.
+ADAM_RTOL = {np.float32: 1e-6, np.float64: 3e-5}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_matches_tensorflow_with_gradients_from_1e_minus_9_to_1e4(tf, dtype) -> None:
+    # Each entry keeps its sign and magnitude (10^-9 .. 10^4, times 0.5 .. 2 per step), so no
+    # update cancels and every entry is compared relatively. Epsilon (1e-8) dominates sqrt(v) for
+    # the smallest ones: adding it to the bias-corrected sqrt(v) instead, or dropping the bias
+    # correction, changes their steps by far more than these tolerances.
+    rng, shape, steps = np.random.default_rng(9), (4, 64), 8
+    scale = 10.0 ** rng.uniform(-9, 4, shape) * rng.choice([-1.0, 1.0], shape)
+    scale.flat[:2] = 1e-9, -1e4
+    grads = [(scale * rng.uniform(0.5, 2.0, shape)).astype(dtype) for _ in range(steps)]
+    expected = tf_adam_trajectory(tf, grads, learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    x = mg.Tensor(np.zeros(shape, dtype), requires_grad=True)
+    adam = Adam([x], lr=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    for i, g in enumerate(grads):
+        x.grad = g.copy()
+        adam.step()
+        np.testing.assert_allclose(x.data, expected[i], rtol=ADAM_RTOL[dtype], atol=0, err_msg=f"step {i + 1}")
+
+
+def test_a_search_that_finds_no_lower_point_stays_and_starts_over(xp) -> None:
+    x = mg.Tensor(xp.asarray(np.array([1.0, -2.0])), requires_grad=True)
+
+    def misleading(params: list) -> float:  # reports a descent slope, but every step goes up
+        (p,) = params
+        p.grad = -p.data.copy() if float(p.data @ p.data) == 5.0 else p.data.copy()
+        return float(p.data @ p.data)
+
+    optimizer = LBFGS([x], line_search="strong_wolfe", history_size=5)
+    optimizer.memory.add(xp.asarray([1.0, 0.0]), xp.asarray([2.0, 0.0]))
+    run(optimizer, misleading, 1)
+    np.testing.assert_array_equal(to_numpy(x.data), [1.0, -2.0])
+    assert not optimizer.memory.pairs

@@ -26,18 +26,37 @@ _tf: Any = None
 
 
 def load_tf() -> Any:
-    """TensorFlow on the CPU with its C++ logging quieted."""
+    """TensorFlow on the CPU with its C++ logging quieted; where it is not installed, the calling test is skipped."""
     global _tf
     if _tf is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
+        try:
+            import tensorflow as tf
+        except ImportError as exc:
+            import pytest
 
+            pytest.skip(f"TensorFlow is not installed, so this comparison with it cannot run ({exc})")
         try:
             tf.config.set_visible_devices([], "GPU")
         except (RuntimeError, ValueError):  # already initialised, or no GPU support built in
             pass
         _tf = tf
     return _tf
+
+
+class LazyTF:
+    """Stands for the tensorflow module: the first read of a public attribute imports it (or skips the test).
+
+    Private and dunder names are not looked up, so pytest's collection probing them loads nothing.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(load_tf(), name)
+
+
+tf = LazyTF()
 
 
 # ---- inputs -----------------------------------------------------------------------

@@ -10,20 +10,17 @@ to mean 1 as in vgg.losses (the later original's sum-1 would divide the style lo
 from __future__ import annotations
 
 import io
-import os
 import re
 from functools import reduce
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import scipy.io
+from tf_reference import tf  # imported on first use; a test that needs it is skipped without it
 
-import numpy as np  # noqa: E402
-import scipy.io  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from vgg import images  # noqa: E402
-from vgg.losses import CONTENT_LAYERS, STYLE_LAYERS  # noqa: E402
-from vgg.model import VGG19_LAYERS  # noqa: E402
-from vgg.stylize import stylize  # noqa: E402
+from vgg import images
+from vgg.losses import CONTENT_LAYERS, STYLE_LAYERS
+from vgg.model import VGG19_LAYERS
+from vgg.stylize import StyleConfig, stylize
 
 LOSS_LINES = re.compile(r"^ {2}content loss: \S+\n {4}style loss: \S+\n {7}tv loss: \S+\n {4}total loss: \S+$", re.M)
 
@@ -106,14 +103,9 @@ def losses(layers: dict, image, content: dict, grams: list, s: dict) -> dict:
     return {"content": content_loss, "style": style_loss, "tv": tv_loss, "total": content_loss + style_loss + tv_loss}
 
 
-DEFAULTS = {
-    "content_weight": 5e0,
-    "content_weight_blend": 1.0,
-    "style_weight": 1e2,
-    "style_layer_weight_exp": 1.0,
-    "tv_weight": 1e2,
-    "pooling": "max",
-}
+_LOSS_SETTINGS = ("content_weight", "content_weight_blend", "style_weight", "style_layer_weight_exp", "tv_weight")
+DEFAULTS = {name: getattr(StyleConfig(), name) for name in (*_LOSS_SETTINGS, "pooling")}
+ADAM_DEFAULTS = {name: getattr(StyleConfig(), name) for name in ("learning_rate", "beta1", "beta2", "epsilon")}
 
 
 def _settings(n_styles: int, overrides: dict) -> dict:
@@ -135,7 +127,7 @@ def loss_and_grad(path: str, content_pre, style_pres: list, x0, **overrides) -> 
 
 def adam_run(path: str, content_pre, style_pres: list, x0, iterations: int, **overrides) -> dict:
     """The original's loop: losses before each step, the image after each, the best at checkpoints."""
-    adam = {k: overrides.pop(k) for k in ("learning_rate", "beta1", "beta2", "epsilon") if k in overrides}
+    adam = {k: overrides.pop(k, default) for k, default in ADAM_DEFAULTS.items()}
     checkpoint_iterations = overrides.pop("checkpoint_iterations", None)
     s = _settings(len(style_pres), overrides)
     weights, _ = load_net(path)
@@ -143,9 +135,7 @@ def adam_run(path: str, content_pre, style_pres: list, x0, iterations: int, **ov
     with tf.Graph().as_default() as graph:
         image = tf.compat.v1.Variable(x0)
         store = losses(net(weights, image, s["pooling"]), image, content, grams, s)
-        optimizer = tf.compat.v1.train.AdamOptimizer(
-            adam.get("learning_rate", 1e1), adam.get("beta1", 0.9), adam.get("beta2", 0.999), adam.get("epsilon", 1e-8)
-        )
+        optimizer = tf.compat.v1.train.AdamOptimizer(**adam)
         train_step = optimizer.minimize(store["total"])
         with tf.compat.v1.Session(graph=graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())

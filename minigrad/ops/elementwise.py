@@ -80,6 +80,7 @@ class Mul(_Binary):
 
 class Div(_Binary):
     def compute(self, a: Any, b: Any) -> Any:
+        self.require_float(a, b)
         y = a / b
         self.save(b, y if self.needs_input_grad[1] else None)
         return y
@@ -105,6 +106,8 @@ class Pow(Function):
         self.exponent = exponent
 
     def forward(self, x: Any) -> Any:
+        if not (self.exponent.is_integer() and self.exponent >= 0):
+            self.require_float(x)
         self.save(x)
         return x ** x.dtype.type(self.exponent)
 
@@ -114,28 +117,28 @@ class Pow(Function):
         return (gy * c * x ** (c - 1),)
 
 
-def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def _pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     if isinstance(a, Tensor):
-        return a, as_tensor(b, like=a)
+        return a, as_tensor(b, like=a, op=op)
     if isinstance(b, Tensor):
-        return as_tensor(a, like=b), b
+        return as_tensor(a, like=b, op=op), b
     return Tensor(a), Tensor(b)
 
 
 def add(a: Any, b: Any) -> Tensor:
-    return Add.apply(*_pair(a, b))
+    return Add.apply(*_pair(a, b, "Add"))
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    return Sub.apply(*_pair(a, b))
+    return Sub.apply(*_pair(a, b, "Sub"))
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    return Mul.apply(*_pair(a, b))
+    return Mul.apply(*_pair(a, b, "Mul"))
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return Div.apply(*_pair(a, b))
+    return Div.apply(*_pair(a, b, "Div"))
 
 
 def neg(x: Tensor) -> Tensor:

@@ -34,9 +34,9 @@ class MatMul(Function):
 
 def matmul(a: Any, b: Any) -> Tensor:
     if isinstance(a, Tensor):
-        b = as_tensor(b, like=a)
+        b = as_tensor(b, like=a, op="MatMul")
     else:
-        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None, op="MatMul")
     return MatMul.apply(as_tensor(a), as_tensor(b))
 
 

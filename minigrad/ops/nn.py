@@ -73,6 +73,7 @@ class MaxPool(_Pool):
 
 class AvgPool(_Pool):
     def forward(self, x: Any) -> Any:
+        self.require_float(x)
         y, counts = pool_k.avg_pool_forward(x, self.setup(x))
         self.save(counts)
         return y

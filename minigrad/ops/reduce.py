@@ -27,7 +27,7 @@ class Sum(Function):
     def forward(self, x: Any) -> Any:
         self.axes = _normalize_axes(self.axis, x.shape, x.dtype)
         self.in_shape = x.shape
-        return x.sum(axis=self.axes, keepdims=self.keepdims)
+        return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=x.dtype)  # int32 stays int32, as every op keeps
 
     def backward(self, gy: Any) -> tuple[Any]:
         if not self.keepdims:
@@ -45,6 +45,8 @@ def sum(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = F
 
 def mean(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     x = as_tensor(x)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: needs a float dtype, its result would be rounded (inputs: {x.shape} {x.dtype})")
     count = 1
     for a in _normalize_axes(axis, x.shape, x.dtype):
         count *= x.shape[a]
