@@ -83,8 +83,20 @@ def test_scales_run_each_width_from_the_previous_result_upsampled(net, scene):
             seen.append(1)
             np.testing.assert_array_equal(run.stage.image.data, scales.upsample(previous, (12, 16)))
     assert seen and [e.i for e in events if isinstance(e, Checkpoint)] == [0, 2]
+
     assert [e.stage for e in events if isinstance(e, LossesRead)] == [0] * 4 + [1] * 3
     assert events[-1].image.shape == (12, 16, 3) and isinstance(events[-1], End)
+
+
+def test_between_scales_the_best_image_is_the_last_scales_result(net, scene, monkeypatch):
+    content, style = scene
+    run = Run(net, content, [style], scales=[8, 16], iterations=2, seed=0, checkpoint_iterations=5)
+    real, seen = stylize_module.make_objective, []
+    monkeypatch.setattr(stylize_module, "make_objective", lambda *a: seen.append(run.best_image()) or real(*a))
+    events = list(run.events())
+    stage_end = next(e for e in events if isinstance(e, Checkpoint) and e.i == 1)
+    assert seen[0] is None  # nothing yet
+    np.testing.assert_array_equal(seen[1], stage_end.image)  # while the second scale makes its targets
 
 
 def test_styles_are_resized_against_each_scales_width(net, scene, monkeypatch):
