@@ -101,6 +101,7 @@ class Run:
         self.resume = resume
         self.stage: Stage | None = None
         self.checkpointed: int | None = None  # the iteration of the last Checkpoint event
+        self.previous_result: np.ndarray | None = None  # the last finished scale's result (RGB)
 
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
         content, styles = scales.stage_images(self.config, index, self.content, self.styles)
@@ -137,12 +138,15 @@ class Run:
                     self.checkpointed = event.i
                 yield event
             previous = self.stage.tracker.best
+            self.previous_result = self.stage.finish(previous)
 
     def best_image(self) -> np.ndarray | None:
-        """The best finite image read back so far (RGB 0..255 floats), or None before the first read."""
+        """The best finite image read back so far (RGB 0..255 floats), or None before the first read.
+
+        Until a coarse-to-fine scale has read its first loss, that is the previous scale's result."""
         stage = self.stage
         if stage is None or stage.tracker.finite is None:
-            return None
+            return self.previous_result
         return stage.finish(stage.tracker.finite)
 
     def state(self) -> dict[str, np.ndarray]:
