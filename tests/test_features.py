@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from vgg import Run, StyleConfig, estimate, random_vgg19, scales, stylize
+from vgg import state as state_module
 from vgg.driver import Checkpoint, End, LossesRead
 from vgg.errors import ConfigError
 from vgg.listeners import broadcast
@@ -237,3 +238,18 @@ def test_the_flop_count_is_vgg19s():
         pytest.approx(2 * estimate.iteration_flops((224, 224)) / 1e12)
     ]
     assert estimate.gemm_rate("numpy", seconds=0.01) > 1e6
+
+
+def test_a_state_is_replaced_atomically(tmp_path, monkeypatch):
+    path = tmp_path / "s.state.npz"
+    save_state(path, {"image": np.zeros(3)}, {"network": "n"})
+    before = path.read_bytes()
+
+    def crash(f, **arrays):  # half an archive, then the process dies
+        f.write(b"PK\x03\x04 half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(state_module.np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_state(path, {"image": np.ones(3)}, {"network": "n"})
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["s.state.npz"]
