@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from minigrad import backend as mg_backend
-from vgg import download, images
+from vgg import arguments, cli_features, download, images, preflight, safekeeping
 from vgg.config import LEARNING_RATES
 from vgg.driver import Checkpoint, End, Event
 from vgg.errors import ConfigError, LossNotFiniteError, StyleError
@@ -41,9 +41,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_original_flags(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
-    p.add_argument("--content", required=True, metavar="CONTENT", help="content image")
-    p.add_argument("--styles", required=True, nargs="+", metavar="STYLE", help="one or more style images")
-    p.add_argument("--output", required=True, metavar="OUTPUT", help="output image (its extension names the format)")
+    p.add_argument("--content", metavar="CONTENT", help="content image")
+    p.add_argument("--styles", nargs="+", metavar="STYLE", help="one or more style images")
+    p.add_argument("--output", metavar="OUTPUT", help="output image (its extension names the format)")
     p.add_argument("--checkpoint-output", metavar="OUTPUT", help="checkpoint file name, must contain %%s")
     p.add_argument("--iterations", type=int, default=d.iterations, help="iterations (default %(default)s)")
     p.add_argument("--width", type=int, help="resize the content image to this width")
@@ -123,19 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_original_flags(p)
     _add_later_flags(p)
     _add_our_flags(p)
-    return p
+    cli_features.add_flags(p)
+    return arguments.harden(p)  # no NaN or infinity in any float flag; --seed in 0..2**32 - 1
 
 
 def config_from(args: argparse.Namespace) -> StyleConfig:
     fields = {f for f in StyleConfig.__dataclass_fields__ if hasattr(args, f)}
     return StyleConfig(**{f: getattr(args, f) for f in fields})
-
-
-def checkpoint_names(args: argparse.Namespace, config: StyleConfig) -> list[str]:
-    """Every checkpoint file the run will write (0-based iterations; the last one is --output)."""
-    if not args.checkpoint_output:
-        return []
-    return [args.checkpoint_output % i for i in config.checkpoint_iterations_list()]
 
 
 def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
@@ -155,49 +149,49 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     if (args.checkpoint_output is None) != (args.checkpoint_iterations is None):
         raise ConfigError("use both --checkpoint-output and --checkpoint-iterations, or neither")
     if args.checkpoint_output is not None:
-        _check_pattern(args.checkpoint_output)
+        arguments.check_checkpoint_pattern(args.checkpoint_output)
     mg_backend.array_module(config.backend)  # BackendError: unknown, or cupy without a CUDA device
     if args.tf32:
         mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
-    checkpoints = checkpoint_names(args, config)
-    for name in [args.output, *checkpoints]:
-        images.check_output(name, args.overwrite)
-    if os.path.abspath(args.output) in {os.path.abspath(n) for n in checkpoints}:
-        raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
-    _check_progress_files(args, [args.output, *checkpoints])
+    preflight.check_not_inputs(args, config)  # with or without --overwrite
+    images.check_output(args.output, args.overwrite)
+    preflight.check_checkpoint_files(args, config)
+    _check_progress_files(args, config)
+    cli_features.check_files(args, config)
     args.network = download.require_network(args.network)  # a bare name: the working directory, then the cache
+    cli_features.check_network(args)
 
 
-def _check_progress_files(args: argparse.Namespace, images_written: list[str]) -> None:
+def _check_progress_files(args: argparse.Namespace, config: StyleConfig) -> None:
     if args.progress_write is not None:
         images.check_writable(args.progress_write, args.overwrite)
     if args.progress_plot is not None:
         images.check_output(args.progress_plot, args.overwrite)
-    taken = {os.path.abspath(name) for name in images_written}
+    taken = {os.path.abspath(args.output)}
     for flag, name in (("--progress-write", args.progress_write), ("--progress-plot", args.progress_plot)):
         if name is None:
             continue
-        if os.path.abspath(name) in taken:
+        if os.path.abspath(name) in taken or preflight.is_checkpoint_file(args, config, name):
             raise ConfigError(f"{flag} {name} is also another output file")
         taken.add(os.path.abspath(name))
 
 
-def _check_pattern(pattern: str) -> None:
-    try:
-        ok = "%s" in pattern and (pattern % 0) != (pattern % 1)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ConfigError(f"--checkpoint-output must contain %s (once, with no other %), got {pattern!r}")
-
-
-def read_images(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
-    content = images.load_image(args.content)
+def read_images(args: argparse.Namespace, config: StyleConfig) -> tuple[Any, list[Any], Any]:
+    """The images at the sizes the run uses; ImageError if one is too small, ConfigError if the run
+    would not fit in memory (both before the network is loaded)."""
+    content = images.load_image(args.content, args.width)
     if args.width is not None:
         content = images.resize_to_width(content, args.width)
-    scales = args.style_scales or [1.0] * len(args.styles)
-    styles = [images.scale_style(images.load_image(p), content.shape[1], s) for p, s in zip(args.styles, scales)]
-    initial = images.load_image(args.initial) if args.initial else None
+    preflight.check_side("--content", args.content, content)
+    width, scales = content.shape[1], args.style_scales or [1.0] * len(args.styles)
+    hint = int(max(config.scales)) if config.scales else width  # the widest the styles are needed at
+    originals = [images.load_image(p, max(1, int(s * hint))) for p, s in zip(args.styles, scales)]
+    styles = [images.scale_style(style, width, s) for style, s in zip(originals, scales)]
+    if config.scales:  # coarse to fine: resized at each scale instead (vgg.scales)
+        cli_features.check_scale_sides(config, content)
+        styles = originals
+    initial = images.load_image(args.initial, hint) if args.initial else None
+    preflight.check_memory(args, config, content, originals)
     return content, styles, initial
 
 
@@ -210,55 +204,66 @@ def load_network(args: argparse.Namespace, config: StyleConfig) -> Any:
     return net
 
 
-def listeners(args: argparse.Namespace, config: StyleConfig) -> list[Listener]:
-    """What listens to the loop: the progress lines, the loss history and its plot."""
-    return [ProgressListener(None, config.progress), HistoryListener.of(config)]
+def listeners(args: argparse.Namespace, config: StyleConfig, loop: Run) -> list[Listener]:
+    """What listens to the loop: the progress lines, the loss history and its plot, the run log, the resume
+    states (a failing file is reported once and left out; the run goes on)."""
+    files = [("--progress-write", config.progress_write, None), ("--progress-plot", None, config.progress_plot)]
+    guarded = [safekeeping.Guarded(HistoryListener(w, p), flag, w or p) for flag, w, p in files if w or p]
+    return [ProgressListener(None, config.progress), *guarded, *cli_features.listeners(args, loop)]
 
 
-def write_images(args: argparse.Namespace, events: Iterator[Event]) -> None:
-    """Each checkpoint to --checkpoint-output % i, the end to --output."""
+def write_images(events: Iterator[Event], writer: safekeeping.Writer) -> int:
+    """Each checkpoint to --checkpoint-output (iteration i filled in), the end to --output; the exit status."""
     for event in events:
         if isinstance(event, Checkpoint):
-            images.save_image(args.checkpoint_output % event.i, event.image)
+            writer.checkpoint(event.i, event.image)
         elif isinstance(event, End):
-            images.save_image(args.output, event.image)
+            return 0 if writer.result(event.image) == writer.output else 1
+    return 0
 
 
 def make_run(args: argparse.Namespace, config: StyleConfig) -> Run:
     """The run of the loop the flags ask for: inputs read, network loaded."""
-    content, styles, initial = read_images(args)
+    content, styles, initial = read_images(args, config)
     if config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load_network(args, config)
-    return Run(net, content, styles, initial, config)
+    resume = getattr(args, "resume_arrays", None)  # --resume: the state's arrays (cli_features.apply_resume)
+    return Run(net, content, styles, initial, config, resume=resume, style_layers=args.log is not None)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    cli_features.apply_resume(args, vars(parser.parse_args([])))
+    cli_features.require_inputs(args)
     config = config_from(args)
     check_args(args, config)
     loop = make_run(args, config)
+    if args.dry_run:
+        print(cli_features.dry_run_report(loop))
+        return 0
+    writer = safekeeping.Writer(args.output, args.checkpoint_output, args.overwrite)
+    events = broadcast(loop.events(), listeners(args, config, loop))
     try:
-        write_images(args, broadcast(loop.events(), listeners(args, config)))
+        return write_images(events, writer)
     except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
-        where = "GPU" if config.backend == "cupy" else "host"
-        height, width = loop.content.shape[:2]
         print(
-            f"{PROG}: error: out of {where} memory for a {width}x{height} image ({exc}); try a smaller --width",
+            f"{PROG}: error: {preflight.out_of_memory(args, config, loop.content, loop.styles)} ({exc})",
             file=sys.stderr,
         )
         return 2
     except LossNotFiniteError as exc:
-        return _not_finite(args, exc)
-    return 0
+        return _not_finite(writer, exc)
+    except (KeyboardInterrupt, safekeeping.Terminated) as exc:
+        events.close()  # the listeners close: the status line is erased before our line
+        return safekeeping.interrupted(exc, loop.best_image, writer)
 
 
-def _not_finite(args: argparse.Namespace, exc: LossNotFiniteError) -> int:
+def _not_finite(writer: safekeeping.Writer, exc: LossNotFiniteError) -> int:
     if exc.image is None:
         print(f"{PROG}: error: {exc}; no image had a finite loss, nothing saved", file=sys.stderr)
-    else:
-        images.save_image(args.output, exc.image)
+    elif writer.result(exc.image, "the best finite image") == writer.output:
         print(
-            f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {args.output}",
+            f"{PROG}: error: {exc}; saved the best finite image (loss {exc.loss:g}) to {writer.output}",
             file=sys.stderr,
         )
     return 1
@@ -273,7 +278,9 @@ def flag_names(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return run(build_parser().parse_args(argv))
+        with safekeeping.sigterm_raises():
+            parser = build_parser()
+            return run(parser.parse_args(argv), parser)
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
     except (StyleError, mg_backend.BackendError, OSError) as exc:
@@ -282,9 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError as exc:  # reading images or the network; the loop's own names the image size
         print(f"{PROG}: error: out of memory while reading the inputs ({exc})", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, safekeeping.Terminated) as exc:  # before the loop began: nothing to save
+        code = safekeeping.EXIT[type(exc)]
+        print(f"{PROG}: {'interrupted' if code == 130 else 'terminated'}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from PIL import Image
 from synthetic_vgg import sample_image, write_vgg19_mat
 
 import stylize_cli
+from vgg import arguments, memory
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +54,167 @@ def test_network_with_nan_weights_names_the_file_and_layer(files, tmp_path, caps
     code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--network", net))
     one_line_error(code, err, "nan.mat", "conv3_2", "NaN or infinite")
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test if the network is loaded: every check here must come before it."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the network was loaded")
+
+    monkeypatch.setattr(stylize_cli, "load_vgg19", refuse)
+
+
+# ---- bad values, before the network loads -------------------------------------------------
+
+FLOAT_FLAGS = [
+    "--content-weight",
+    "--content-weight-blend",
+    "--style-weight",
+    "--style-layer-weight-exp",
+    "--style-blend-weights",
+    "--tv-weight",
+    "--learning-rate",
+    "--beta1",
+    "--beta2",
+    "--epsilon",
+    "--initial-noiseblend",
+    "--style-scales",
+]
+
+
+def test_every_float_flag_is_checked_for_finite_values():
+    parser = stylize_cli.build_parser()
+    floats = {a.option_strings[0] for a in parser._actions if a.type is arguments.finite_float}
+    assert set(FLOAT_FLAGS) <= floats
+    assert not [a.dest for a in parser._actions if a.type is float]  # none left unchecked
+
+
+@pytest.mark.parametrize("flag", FLOAT_FLAGS)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "1e999"])
+def test_nan_and_infinity_are_refused_for_every_float_flag(files, tmp_path, capsys, no_network, flag, value):
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", f"{flag}={value}"))
+    one_line_error(code, err, flag, "finite")
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**32), str(10**30)])
+def test_seed_out_of_range_is_refused(files, tmp_path, capsys, no_network, seed):
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--seed", seed))
+    one_line_error(code, err, "--seed", str(2**32 - 1))
+
+
+def test_seeds_at_the_ends_of_the_range_are_taken():
+    parser = stylize_cli.build_parser()
+    for seed in (0, 2**32 - 1):
+        args = parser.parse_args(["--content", "c", "--styles", "s", "--output", "o.png", "--seed", str(seed)])
+        assert args.seed == seed
+
+
+@pytest.mark.parametrize("size, extra", [((1, 20), []), ((16, 1), []), ((16, 20), ["--width", "1"])])
+def test_images_smaller_than_the_network_takes_are_refused(files, tmp_path, capsys, no_network, size, extra):
+    content = tmp_path / "thin.png"
+    Image.fromarray(sample_image(*size).astype(np.uint8)).save(content)
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", content, *extra))
+    one_line_error(code, err, "--content", "thin.png", "2x2")
+    assert memory.smallest_side() == 2
+
+
+def test_a_one_pixel_style_is_fine(files, tmp_path, capsys):
+    style = tmp_path / "dot.png"
+    Image.new("RGB", (1, 1), (200, 30, 40)).save(style)
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--styles", style))
+    assert code == 0, err
+
+
+# ---- the memory guard ---------------------------------------------------------------------
+
+
+def test_a_run_that_does_not_fit_is_refused_with_the_width_that_fits(files, tmp_path, capsys, monkeypatch):
+    content = tmp_path / "photo.png"
+    Image.fromarray(sample_image(300, 400).astype(np.uint8)).save(content)
+    available = memory.estimate_peak_bytes((150, 200), [(150, 200)])  # room for about half the width
+    monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
+    loaded = []
+    monkeypatch.setattr(stylize_cli, "load_vgg19", lambda *a, **k: loaded.append(1) or pytest.fail("loaded"))
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", content))
+    one_line_error(code, err, "400x300", "host memory", memory.format_bytes(available), "--width")
+    width = int(err.split("--width that fits is ")[1].split()[0])
+    assert 190 <= width < 400 and not loaded
+    assert memory.estimate_peak_bytes((width * 3 // 4, width), [(width * 3 // 4, width)]) <= available
+    monkeypatch.undo()
+    monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", content, "--width", str(width)))
+    assert code == 0, err  # the width it names does fit
+
+
+def test_the_guard_counts_the_styles_at_their_scale(files, tmp_path, capsys, monkeypatch):
+    available = memory.estimate_peak_bytes((16, 20), [(16, 20)]) * 2
+    monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "200"))
+    one_line_error(code, err, "needs about", "--width")
+
+
+def test_out_of_memory_names_the_style_that_was_too_big(files, tmp_path, capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 1.00 TiB")
+
+    monkeypatch.setattr(stylize_cli, "write_images", no_memory)
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "20"))
+    lines = [x for x in err.splitlines() if "warning:" not in x]
+    assert code == 2 and len(lines) == 1, err
+    assert "style.png at scale 20" in lines[0] and "400x400" in lines[0] and "--style-scales" in lines[0]
+
+
+# ---- checkpoint names ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern, names",
+    [
+        ("ck%s.png", ["ck0.png", "ck2.png"]),
+        ("ck_%05d.png", ["ck_00000.png", "ck_00002.png"]),
+        ("ck_{:05}.png", ["ck_00000.png", "ck_00002.png"]),
+        ("ck_{}.png", ["ck_0.png", "ck_2.png"]),
+    ],
+)
+def test_the_later_originals_checkpoint_names_work(files, tmp_path, capsys, pattern, names):
+    extra = ["--iterations", "4", "--checkpoint-output", tmp_path / pattern, "--checkpoint-iterations", "2"]
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    states = [name.replace(".png", ".state.npz") for name in names]  # the resume state beside each checkpoint
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, *states, "o.png"])
+
+
+@pytest.mark.parametrize("pattern", ["ck.png", "ck%d%d.png", "ck{}{}.png", "ck%s/x.png", "ck%.png", "ck{x}.png"])
+def test_bad_checkpoint_patterns_are_one_line(files, tmp_path, capsys, no_network, pattern):
+    extra = ["--checkpoint-output", tmp_path / pattern, "--checkpoint-iterations", "1"]
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    one_line_error(code, err, "--checkpoint-output")
+
+
+def test_checking_checkpoint_names_does_not_grow_with_the_iterations(files, tmp_path, no_network):
+    import tracemalloc
+
+    argv = argv_for(files, tmp_path / "o.png", "--iterations", str(10**8))
+    argv += ["--checkpoint-output", tmp_path / "ck%s.png", "--checkpoint-iterations", "1"]
+    args = stylize_cli.build_parser().parse_args([str(a) for a in argv])
+    tracemalloc.start()
+    try:
+        stylize_cli.check_args(args, stylize_cli.config_from(args))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # a list of 10^8 names would be gigabytes
+
+
+def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(files, tmp_path, capsys):
+    (tmp_path / "ck_00003.png").write_bytes(b"not a checkpoint iteration")  # 3 % 2 != 0
+    (tmp_path / "ck_0004.png").write_bytes(b"not this pattern's padding")
+    extra = ["--iterations", str(10**8), "--checkpoint-output", tmp_path / "ck_%05d.png"]
+    extra += ["--checkpoint-iterations", "2", "--output", tmp_path / "ck_00006.png"]
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    one_line_error(code, err, "ck_00006.png", "is also a --checkpoint-output file name")
+    (tmp_path / "ck_00004.png").write_bytes(b"an earlier run's checkpoint")
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra[:-2]))
+    one_line_error(code, err, "ck_00004.png", "already exists; pass --overwrite")

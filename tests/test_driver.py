@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import test_features
 
-from vgg import ConfigError, Run, random_vgg19, stylize
+from vgg import ConfigError, Run, stylize
 from vgg.driver import Checkpoint, End, IterationDone, IterationStarted, LossesRead
 
-
-@pytest.fixture(scope="module")
-def net():
-    return random_vgg19(seed=0, channel_scale=1 / 16)
-
-
-@pytest.fixture(scope="module")
-def scene():
-    rng = np.random.default_rng(0)
-    return rng.uniform(0, 255, (12, 14, 3)).astype(np.float32), rng.uniform(0, 255, (10, 16, 3)).astype(np.float32)
+net, scene = test_features.net, test_features.scene  # a tiny random VGG-19 and a 12x16 content, 10x20 style
 
 
 def _kinds(events):
@@ -53,7 +45,7 @@ def test_best_image_is_there_at_any_time_and_is_the_best_read(net, scene):
         if isinstance(event, IterationDone) and event.i == 2:
             break
     best = run.best_image()
-    assert best.shape == (12, 14, 3) and best.dtype == np.float32
+    assert best.shape == (12, 16, 3) and best.dtype == np.float32
     assert run.stage.tracker.finite_loss == min(totals)
 
 

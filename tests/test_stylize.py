@@ -3,6 +3,7 @@ checkpoints, best image, initial image, NaN handling and the settings."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 
@@ -14,7 +15,7 @@ from synthetic_vgg import sample_image, write_vgg19_mat
 
 import minigrad as mg
 from minigrad import backend as mg_backend
-from vgg import images, losses
+from vgg import driver, images, losses
 from vgg.errors import ConfigError, LossNotFiniteError
 from vgg.matconvnet import load_vgg19
 from vgg.progress import Reporter
@@ -80,6 +81,14 @@ def test_loss_and_gradient_equal_tensorflow(mat, net, scene, xp, case):
     for key, value in ours.values().items():
         assert abs(value - theirs[key]) <= RTOL * abs(theirs[key]), key
     assert rel(mg_backend.to_numpy(image.grad), grad) <= RTOL
+
+
+def test_the_objectives_default_weights_are_style_configs():
+    defaults = {k: v.default for k, v in inspect.signature(losses.Objective).parameters.items()}
+    config = StyleConfig()
+    for name in ("content_weight", "content_weight_blend", "style_weight", "style_layer_weight_exp", "tv_weight"):
+        assert defaults[name] == getattr(config, name), name
+    assert (config.content_weight, config.style_weight, config.tv_weight) == (5.0, 100.0, 100.0)  # the seed's
 
 
 def test_default_weights_are_the_seeds():
@@ -185,6 +194,12 @@ def test_generator_works_without_checkpoints(net, scene):
 # ---- the initial image --------------------------------------------------------------------------
 
 
+def test_noise_std_is_0256_to_a_tolerance_that_tells_it_from_025(net):
+    content = sample_image(256, 256)  # 196608 samples: the std's standard error is 0.0004
+    noise = initial_image(content, None, net.mean_pixel, StyleConfig(seed=11))
+    assert abs(float(noise.std()) - 0.256) < 0.002  # 0.25 is 15 standard errors away
+
+
 def test_noise_is_gaussian_with_std_0256_and_reproducible(net, scene):
     content = sample_image(64, 80)
     a = initial_image(content, None, net.mean_pixel, StyleConfig(seed=7))
@@ -223,6 +238,32 @@ def test_non_finite_loss_stops_with_the_best_finite_image(net, scene):
     assert err.iteration == 0 and "by iteration 1" in str(err)
     np.testing.assert_allclose(err.image, content, atol=1e-3)  # the initial image was the best finite one
     assert np.isfinite(err.loss)
+
+
+def test_a_run_that_improves_then_diverges_keeps_the_best_finite_step(net, scene, monkeypatch):
+    content, styles = scene
+    settings = {"iterations": 9, "learning_rate": 10.0, "print_iterations": 1}
+    stream = io.StringIO()
+    list(stylize(net, content, styles[:1], content, **settings, stream=stream))
+    totals = [g["total"] for g in ref.printed_losses(stream.getvalue())]  # totals[k]: after k steps
+    real_step, steps = driver._step, []
+
+    def step_then_blow_up(stage, losses, loss):  # the image becomes infinite at the 7th step
+        real_step(stage, losses, loss)
+        steps.append(1)
+        if len(steps) == 7:
+            stage.image.data[...] = np.inf
+
+    monkeypatch.setattr(driver, "_step", step_then_blow_up)
+    with pytest.raises(LossNotFiniteError) as info:
+        list(stylize(net, content, styles[:1], content, **settings, stream=io.StringIO()))
+    best = int(np.argmin(totals[:7]))  # finite for 6 steps (images after 0..6 steps)
+    assert 1 <= best < 6, totals  # it improved, and then got worse before it blew up
+    monkeypatch.setattr(driver, "_step", real_step)
+    settings["iterations"] = best
+    after_best = list(stylize(net, content, styles[:1], content, **settings, stream=io.StringIO()))[-1][1]
+    assert info.value.iteration == 6 and info.value.loss == pytest.approx(totals[best], rel=1e-5)
+    np.testing.assert_array_equal(info.value.image, after_best)
 
 
 def _ycbcr(image):

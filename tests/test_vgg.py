@@ -277,3 +277,17 @@ def test_network_gradient_passes_a_directional_check():
 def test_pooling_is_checked():
     with pytest.raises(ValueError, match="pooling"):
         random_vgg19(pooling="min")
+
+
+def test_replace_shares_the_weight_arrays_on_the_same_backend(xp):
+    name = "numpy" if xp is np else "cupy"
+    net = random_vgg19(seed=0, channel_scale=1 / 16, backend=name)
+    avg = net.replace(pooling="avg")
+    assert avg.pooling == "avg" and avg.backend == name
+    for layer in CONV_LAYERS:
+        for ours, theirs in zip(net.params[layer], avg.params[layer]):
+            assert ours.data is theirs.data  # the same arrays: no copy of the 548 MB of weights
+    float64 = VGG19(net.params, net.mean_pixel, dtype=np.float64, backend=name)
+    assert float64.params["conv1_1"][0].data.dtype == np.float64  # another dtype: a converted copy
+    np.testing.assert_array_equal(mg_backend.to_numpy(float64.params["conv1_1"][0].data),
+                                  mg_backend.to_numpy(net.params["conv1_1"][0].data))  # fmt: skip

@@ -105,10 +105,8 @@ def losses(layers: dict, image, content: dict, grams: list, s: dict) -> dict:
 
 _LOSS_SETTINGS = ("content_weight", "content_weight_blend", "style_weight", "style_layer_weight_exp", "tv_weight")
 DEFAULTS = {name: getattr(StyleConfig(), name) for name in (*_LOSS_SETTINGS, "pooling")}
-ADAM_DEFAULTS = {
-    "learning_rate": StyleConfig().lr(),  # the field is None: each optimiser has its own default
-    **{name: getattr(StyleConfig(), name) for name in ("beta1", "beta2", "epsilon")},
-}
+ADAM_DEFAULTS = {name: getattr(StyleConfig(), name) for name in ("beta1", "beta2", "epsilon")}
+ADAM_DEFAULTS["learning_rate"] = StyleConfig().lr()  # None in the config: each optimiser has its own default
 
 
 def _settings(n_styles: int, overrides: dict) -> dict:

@@ -12,13 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from minigrad.optim import LINE_SEARCHES as _SEARCHES
+from minigrad.optim import OPTIMIZERS
+
 from .errors import ConfigError
 from .model import POOLINGS
 from .progress import MODES
 
 NOISE_STD = 0.256  # of the initial noise, in the preprocessed 0..255 space
-OPTIMIZERS = ("adam", "lbfgs")
-LINE_SEARCHES = ("none", "strong_wolfe")
+LINE_SEARCHES = tuple("none" if s is None else s for s in _SEARCHES)  # "none" is None to minigrad
 LEARNING_RATES = {"adam": 1e1, "lbfgs": 1.0}  # the default of each optimiser
 # On a GPU, reading the loss back is a host-device synchronisation that stalls the queue of kernels:
 # there the loss is read (checked for NaN/inf, the best finite image kept) only every this many

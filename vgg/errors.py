@@ -28,7 +28,10 @@ class LossNotFiniteError(StyleError, ArithmeticError):
 
     ``image`` is the best finite image seen so far, already unprocessed (H, W, 3 floats),
     or None when not even the initial image had a finite loss; ``loss`` is its loss and
-    ``iteration`` the 0-based iteration whose step produced the bad image (-1: the initial one).
+    ``iteration`` the 0-based iteration after whose step the bad loss was read back (-1: the
+    initial image). The loss is read back every iteration on the CPU, so that step produced it;
+    on a GPU it is read only every few iterations (StyleConfig.readback_every, 10 by default), so
+    the step that first produced it may be up to that many minus one iterations earlier.
     """
 
     def __init__(self, message: str, iteration: int, image: object = None, loss: float | None = None) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 import warnings
 from typing import Any
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from . import outputs
 from .errors import ImageError
 
 # Pillow modes holding 16-bit samples: scaled to 0..255 (the original would have kept 0..65535).
@@ -160,9 +160,14 @@ def resize_to_width(image: np.ndarray, width: int) -> np.ndarray:
 
 def scale_style(style: np.ndarray, content_width: int, style_scale: float = 1.0) -> np.ndarray:
     """Resize a style image by style_scale * content_width / style_width."""
-    h, w = style.shape[:2]
+    return resize(style, scaled_style_hw(style.shape[:2], content_width, style_scale))
+
+
+def scaled_style_hw(hw: tuple[int, int], content_width: int, style_scale: float = 1.0) -> tuple[int, int]:
+    """The (height, width) scale_style gives an h x w style."""
+    h, w = hw
     target_width = style_scale * content_width
-    return resize(style, (max(1, int(h * target_width / w)), max(1, int(target_width))))
+    return max(1, int(h * target_width / w)), max(1, int(target_width))
 
 
 def format_for(path: str | os.PathLike) -> str:
@@ -199,28 +204,41 @@ def check_writable(path: str | os.PathLike, overwrite: bool = False) -> None:
         raise ImageError(f"{name} already exists; pass --overwrite to replace it")
 
 
-def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Save as 8-bit RGB in the format the extension names, via a temporary file and a rename."""
-    save_pil_image(path, Image.fromarray(to_uint8(image)).convert("RGB"))
+def save_image(path: str | os.PathLike, image: np.ndarray, overwrite: bool = True) -> None:
+    """Save as 8-bit RGB in the format the extension names, via a temporary file (vgg.outputs.place)."""
+    save_pil_image(path, Image.fromarray(to_uint8(image)).convert("RGB"), overwrite)
 
 
-def save_pil_image(path: str | os.PathLike, img: Image.Image) -> None:
-    """Save a Pillow image in the format the extension names, via a temporary file and a rename."""
+def save_pil_image(path: str | os.PathLike, img: Image.Image, overwrite: bool = True) -> None:
+    """Save a Pillow image in the format the extension names, via a temporary file put in place atomically.
+
+    Without ``overwrite`` an existing file is never replaced (OutputExistsError, the result kept under
+    the temporary name it gives); a failed write is an ImageError naming the file.
+    """
     name = os.fspath(path)
     fmt = format_for(name)
-    directory = os.path.dirname(os.path.abspath(name))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(name)}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = outputs.temporary_beside(name)
         os.fchmod(fd, _new_file_mode(name))  # mkstemp makes 0600; an image is for others to read too
         with os.fdopen(fd, "wb") as f:
             img.save(f, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, name)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        outputs.place(tmp, name, overwrite)
+    except outputs.OutputExistsError:
         raise
+    except OSError as exc:
+        _remove(tmp)
+        raise outputs.write_error(name, exc) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(tmp: str | None) -> None:
+    if tmp is not None and os.path.exists(tmp):
+        os.unlink(tmp)
 
 
 def _new_file_mode(name: str) -> int:

@@ -181,3 +181,54 @@ def largest_fitting_width(fits: Callable[[int], bool], upper: int) -> int | None
 def format_bytes(n: float) -> str:
     """'1.2 GB', '340 MB' (powers of 1024, as free(1) -h)."""
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def smallest_side() -> int:
+    """The smallest image side the losses can use, from the layer table: every layer the losses read
+    must keep at least one pixel (SAME pooling never goes below one), and the total-variation loss
+    needs two pixels in each direction to have a difference at all."""
+    side = 1
+    while any(h < 1 for _, h, _, _, _ in layer_shapes((side, side), _deepest())):
+        side += 1
+    return max(side, 2)
+
+
+def refusal(
+    content_hw: tuple[int, int],
+    styles_at: Callable[[int], Sequence[tuple[int, int]]],
+    *,
+    backend: str = "numpy",
+    optimizer: str = "adam",
+    history_size: int = 100,
+    floor_bytes: int = 0,
+) -> str | None:
+    """None when the run fits in the memory available, else why not in one line, with the largest
+    --width that fits. ``styles_at(width)``: the style sizes for a content of that width;
+    ``floor_bytes``: what the process needs whatever the images (loading the network file)."""
+    available = available_bytes(backend)
+    if available is None:
+        return None
+    h, w = content_hw
+    settings = {"backend": backend, "optimizer": optimizer, "history_size": history_size}
+
+    def need(width: int) -> int:
+        height = max(1, math.floor(h / w * width))
+        return max(floor_bytes, estimate_peak_bytes((height, width), styles_at(width), **settings))
+
+    if need(w) <= available:
+        return None
+    where = "host" if backend == "numpy" else "GPU"
+    best = largest_fitting_width(lambda width: need(width) <= available, w - 1)
+    advice = f"the largest --width that fits is {best}" if best else "no --width fits"
+    return (
+        f"a {w}x{h} run needs about {format_bytes(need(w))} of {where} memory and {format_bytes(available)} "
+        f"is available; {advice}"
+    )
+
+
+def largest_input(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], pooling: str = "max") -> int:
+    """Which image needs the most memory: -1 for the content (its graph), i for style i (its targets)."""
+    deepest = _deepest()
+    needs = [_graph_peak(layer_shapes(content_hw, deepest), pooling, with_grad=True)]
+    needs += [_graph_peak(layer_shapes(hw, deepest), pooling, with_grad=False) for hw in style_hws]
+    return int(np.argmax(needs)) - 1

@@ -77,16 +77,21 @@ class VGG19:
     def _constants(self, name: str, params: Mapping[str, tuple[Any, Any]]) -> tuple[mg.Tensor, mg.Tensor]:
         if name not in params:
             raise ValueError(f"VGG19: no weights for layer {name}")
-        kernel, bias = (mg_backend.to_numpy(p.data if isinstance(p, mg.Tensor) else p) for p in params[name])
-        if kernel.ndim != 4 or kernel.shape[:2] != (3, 3) or np.size(bias) != kernel.shape[3]:
+        kernel, bias = (p.data if isinstance(p, mg.Tensor) else p for p in params[name])
+        if np.ndim(kernel) != 4 or tuple(kernel.shape[:2]) != (3, 3) or np.size(bias) != kernel.shape[3]:
             raise ValueError(
                 f"VGG19: layer {name} expects a 3x3 HWIO kernel and one bias per output channel, "
-                f"got kernel {kernel.shape} and bias {np.shape(bias)}"
+                f"got kernel {np.shape(kernel)} and bias {np.shape(bias)}"
             )
-        return self._constant(kernel), self._constant(np.reshape(bias, -1))
+        return self._constant(kernel), self._constant(bias if np.ndim(bias) == 1 else bias.reshape(-1))
 
-    def _constant(self, array: np.ndarray) -> mg.Tensor:
-        return mg.Tensor(self.xp.asarray(np.ascontiguousarray(array, dtype=self.dtype)))
+    def _constant(self, array: Any) -> mg.Tensor:
+        """The array itself when it is already a contiguous one of this backend and dtype, else a copy."""
+        same = mg_backend.is_array(array) and mg_backend.get_array_module(array) is self.xp
+        if same and array.dtype == self.dtype and array.flags.c_contiguous:
+            return mg.Tensor(array)
+        host = np.ascontiguousarray(mg_backend.to_numpy(array), dtype=self.dtype)
+        return mg.Tensor(self.xp.asarray(host))
 
     @property
     def channels(self) -> dict[str, int]:
@@ -94,7 +99,10 @@ class VGG19:
         return {name: w.shape[3] for name, (w, _) in self.params.items()}
 
     def replace(self, pooling: str | None = None, backend: str | None = None) -> VGG19:
-        """The same weights with another pooling or on another backend (shares arrays when it can)."""
+        """The same weights with another pooling or on another backend.
+
+        The weight arrays are shared, not copied, when backend and dtype stay the same; otherwise copied.
+        """
         return VGG19(self.params, self.mean_pixel, pooling or self.pooling, backend or self.backend, self.dtype)
 
     def forward(self, image: mg.Tensor, wanted: Iterable[str]) -> dict[str, mg.Tensor]:

@@ -1,7 +1,9 @@
-"""A line chart of the loss history, drawn with Pillow's ImageDraw alone (no matplotlib).
+"""Line charts of losses, drawn with Pillow's ImageDraw alone (no matplotlib).
 
-Losses against iteration on a log-scale y axis, with axes, grid lines at tick labels and a legend.
-Values that a log scale cannot show (zero, negative, NaN, infinite) break the line instead.
+Curves on a log-scale y axis against a linear x axis (iteration, or seconds), with axes, grid lines
+at tick labels and a legend. Values that a log scale cannot show (zero, negative, NaN, infinite)
+break the line instead. ``draw_losses`` draws a run's four losses; ``draw_curves`` any named curves,
+each with its own x values (benchmarks/quality.py: total loss against seconds, per method).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
+
+Curves = Mapping[str, tuple[Sequence[float], Sequence[float]]]  # name -> (xs, ys)
+Colour = tuple[int, int, int]
 
 SIZE = (800, 500)
 MARGINS = (80, 30, 20, 50)  # left, top, right, bottom
@@ -49,9 +54,10 @@ def _drawable(y: float) -> bool:
     return math.isfinite(y) and y > 0
 
 
-def _frame(size: tuple[int, int], steps: Sequence[float], columns: Mapping[str, Sequence[float]]) -> _Frame:
-    x_lo, x_hi = (min(steps), max(steps)) if steps else (0, 1)
-    ys = [y for values in columns.values() for y in values if _drawable(y)]
+def _frame(size: tuple[int, int], curves: Curves) -> _Frame:
+    xs = [x for x_values, _ in curves.values() for x in x_values if math.isfinite(x)]
+    ys = [y for _, y_values in curves.values() for y in y_values if _drawable(y)]
+    x_lo, x_hi = (min(xs), max(xs)) if xs else (0, 1)
     lo, hi = (math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))) if ys else (0, 1)
     left, top, right, bottom = MARGINS
     return _Frame(left, top, size[0] - right, size[1] - bottom, x_lo, max(x_hi, x_lo + 1), lo, max(hi, lo + 1))
@@ -76,7 +82,7 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: o
     draw.text((x + dx - x0, y + dy - y0), text, fill=AXES, font=font)
 
 
-def _axes(draw: ImageDraw.ImageDraw, f: _Frame, font: object) -> None:
+def _axes(draw: ImageDraw.ImageDraw, f: _Frame, font: object, x_label: str) -> None:
     every = math.ceil((f.decade_hi - f.decade_lo) / MAX_Y_LABELS)
     for decade in range(f.decade_lo, f.decade_hi + 1, every):
         y = f.py(10.0**decade)
@@ -88,7 +94,7 @@ def _axes(draw: ImageDraw.ImageDraw, f: _Frame, font: object) -> None:
         draw.line([(x, f.bottom), (x, f.bottom + 4)], fill=AXES)
         _text(draw, (x, f.bottom + 4), str(step), font, "top")
     draw.rectangle([f.left, f.top, f.right, f.bottom], outline=AXES)
-    _text(draw, ((f.left + f.right) / 2, f.bottom + 22), "iteration", font, "top")
+    _text(draw, ((f.left + f.right) / 2, f.bottom + 22), x_label, font, "top")
     _text(draw, (f.left - 4, f.top / 2), "loss (log scale)", font, "left")
 
 
@@ -103,11 +109,10 @@ def _runs(points: Sequence[tuple[float, float]], f: _Frame) -> list[list[tuple[f
     return [run for run in runs if run]
 
 
-def _series(
-    draw: ImageDraw.ImageDraw, f: _Frame, steps: Sequence[float], columns: Mapping[str, Sequence[float]]
-) -> None:
-    for name, colour in reversed(SERIES):  # total last, on top
-        for run in _runs(list(zip(steps, columns.get(name, ()))), f):
+def _series(draw: ImageDraw.ImageDraw, f: _Frame, curves: Curves, series: Sequence[tuple[str, Colour]]) -> None:
+    for name, colour in reversed(series):  # the first last, on top
+        xs, ys = curves.get(name, ((), ()))
+        for run in _runs(list(zip(xs, ys)), f):
             if len(run) == 1:
                 (x, y), r = run[0], 2
                 draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
@@ -115,25 +120,36 @@ def _series(
                 draw.line(run, fill=colour, width=2, joint="curve")
 
 
-def _legend(draw: ImageDraw.ImageDraw, f: _Frame, font: object) -> None:
-    row, width = 16, 110
+def _legend(draw: ImageDraw.ImageDraw, f: _Frame, font: object, series: Sequence[tuple[str, Colour]]) -> None:
+    row = 16
+    width = 48 + max((draw.textbbox((0, 0), name, font=font)[2] for name, _ in series), default=62)
     x0, y0 = f.right - width - 8, f.top + 8
-    draw.rectangle([x0, y0, x0 + width, y0 + row * len(SERIES) + 8], fill=BACKGROUND, outline=AXES)
-    for k, (name, colour) in enumerate(SERIES):
+    draw.rectangle([x0, y0, x0 + width, y0 + row * len(series) + 8], fill=BACKGROUND, outline=AXES)
+    for k, (name, colour) in enumerate(series):
         y = y0 + 12 + k * row
         draw.line([(x0 + 8, y), (x0 + 32, y)], fill=colour, width=2)
         _text(draw, (x0 + 32, y), name, font, "left")
+
+
+def draw_curves(
+    curves: Curves,
+    series: Sequence[tuple[str, Colour]],
+    size: tuple[int, int] = SIZE,
+    x_label: str = "iteration",
+) -> Image.Image:
+    """An RGB chart of ``curves`` (name -> (xs, ys)), drawn and named in the legend as ``series`` lists them."""
+    img = Image.new("RGB", size, BACKGROUND)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    frame = _frame(size, curves)
+    _axes(draw, frame, font, x_label)
+    _series(draw, frame, curves, series)
+    _legend(draw, frame, font, series)
+    return img
 
 
 def draw_losses(
     steps: Sequence[float], columns: Mapping[str, Sequence[float]], size: tuple[int, int] = SIZE
 ) -> Image.Image:
     """An RGB chart of ``columns`` (name -> values, one per step) against ``steps``; names as in SERIES."""
-    img = Image.new("RGB", size, BACKGROUND)
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
-    frame = _frame(size, steps, columns)
-    _axes(draw, frame, font)
-    _series(draw, frame, steps, columns)
-    _legend(draw, frame, font)
-    return img
+    return draw_curves({name: (steps, columns.get(name, ())) for name, _ in SERIES}, SERIES, size)

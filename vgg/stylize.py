@@ -9,6 +9,7 @@ on top of it: ``(iteration, image)`` at every checkpoint (0-based) and ``(None, 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
@@ -29,6 +30,8 @@ from .model import VGG19
 from .optimizer import make_optimizer
 
 __all__ = ["NOISE_STD", "Run", "StyleConfig", "initial_image", "make_objective", "stylize"]
+# Settings a resumed run may change: they say what is reported, not what is computed
+MAY_DIFFER_ON_RESUME = ("seed", "progress", "progress_write", "progress_plot", "print_iterations", "readback_every")
 
 
 def initial_image(
@@ -93,9 +96,12 @@ class Run:
         self.schedule = Schedule(
             self.bounds[-1][1], c.print_iterations, c.checkpoint_iterations, c.readback(), style_layers
         )
+        if resume is not None:
+            self._check_resume(resume)
         self.resume = resume
         self.stage: Stage | None = None
         self.checkpointed: int | None = None  # the iteration of the last Checkpoint event
+        self.previous_result: np.ndarray | None = None  # the last finished scale's result (RGB)
 
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
         content, styles = scales.stage_images(self.config, index, self.content, self.styles)
@@ -132,12 +138,15 @@ class Run:
                     self.checkpointed = event.i
                 yield event
             previous = self.stage.tracker.best
+            self.previous_result = self.stage.finish(previous)
 
     def best_image(self) -> np.ndarray | None:
-        """The best finite image read back so far (RGB 0..255 floats), or None before the first read."""
+        """The best finite image read back so far (RGB 0..255 floats), or None before the first read.
+
+        Until a coarse-to-fine scale has read its first loss, that is the previous scale's result."""
         stage = self.stage
         if stage is None or stage.tracker.finite is None:
-            return None
+            return self.previous_result
         return stage.finish(stage.tracker.finite)
 
     def state(self) -> dict[str, np.ndarray]:
@@ -156,6 +165,13 @@ class Run:
                 state[name] = to_numpy(raw).copy()
         state.update({f"optimizer/{k}": np.asarray(v) for k, v in stage.optimizer.state_dict().items()})
         return state
+
+    def _check_resume(self, state: Mapping[str, np.ndarray]) -> None:
+        """ConfigError unless the state was saved by a run of these settings (only what is reported may differ)."""
+        saved, ours = json.loads(str(state["settings"])), json.loads(self.config.to_json())
+        for name, value in ours.items():
+            if name not in MAY_DIFFER_ON_RESUME and saved.get(name) != value:
+                raise ConfigError(f"resume: the state was saved with {name}={saved.get(name)!r}, not {value!r}")
 
     def _resumed(self, state: Mapping[str, np.ndarray]) -> Stage:
         stage = self._stage(int(state["stage"]), np.asarray(state["image"]), int(state["iteration"]) + 1)

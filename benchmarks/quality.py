@@ -1,0 +1,140 @@
+"""Time to a good image: total loss against wall-clock seconds for Adam, L-BFGS and coarse to fine with each.
+
+At 512x512 on the CPU with a full-width VGG-19 of random weights (vgg.random_vgg19: real shapes, no
+download; the losses are not those of the real network, the comparison between methods is the point),
+the content and style of examples/ resized to 512 wide. Adam (the seed's settings) runs 1000 iterations
+first; its final total loss is the target. Each other method then runs until it reaches that loss at full
+size or has used as many seconds as Adam did. Coarse to fine runs fixed iterations at the smaller widths
+(their losses are of smaller images, so not comparable and not plotted) and then the full width. The
+clock runs from the start of each run (style targets included) and counts every scale.
+
+    python -m benchmarks.quality                      # the real measurement (about 4 x Adam's time at most)
+    python -m benchmarks.quality --quick              # an end-to-end check on small sizes, seconds
+
+Prints a markdown table (seconds to Adam's final loss, and against Adam's time) and writes the curves
+as a PNG (vgg.plot.draw_curves) and the points as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+from benchmarks.common import cpu_name, markdown_table, reexec_without_blas_overrides
+from minigrad import backend as mg_backend
+from vgg import Run, images, random_vgg19
+from vgg.driver import LossesRead
+from vgg.plot import draw_curves
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+COLOURS = ((0, 0, 0), (214, 39, 40), (31, 119, 180), (44, 160, 44))
+
+
+def methods(args: argparse.Namespace) -> dict[str, dict]:
+    """Each method's settings for vgg.Run; coarse to fine at size / 4, size / 2, size."""
+    widths, coarse = [args.size // 4, args.size // 2, args.size], [args.coarse_iterations] * 2
+    lbfgs = {"optimizer": "lbfgs", "line_search": args.line_search}
+    return {
+        "adam": {"iterations": args.adam_iterations},
+        "lbfgs": {**lbfgs, "iterations": args.lbfgs_iterations},
+        "adam, coarse to fine": {"scales": widths, "scale_iterations": [*coarse, args.adam_iterations]},
+        "lbfgs, coarse to fine": {**lbfgs, "scales": widths, "scale_iterations": [*coarse, args.lbfgs_iterations]},
+    }
+
+
+def scene(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The examples' content resized to size x size and their style at its own size."""
+    content = images.resize(images.load_image(os.path.join(EXAMPLES, "content.jpg")), (size, size))
+    return content, images.load_image(os.path.join(EXAMPLES, "style.jpg"))
+
+
+def measure(net, content, style, settings: dict, target: float | None, budget: float | None) -> dict:
+    """(seconds, total) at each read-back of the full-size loss; stops at the target or the budget."""
+    full = settings.get("scales") is None
+    styles = [images.scale_style(style, content.shape[1])] if full else [style]
+    run = Run(net, content, styles, seed=0, progress="never", **settings)
+    last_stage, points, start = len(run.bounds) - 1, [], time.perf_counter()
+    for event in run.events():
+        if not isinstance(event, LossesRead) or event.stage != last_stage:
+            continue
+        seconds, total = time.perf_counter() - start, event.losses["total"]
+        points.append((seconds, event.i, total))
+        if (target is not None and total <= target) or (budget is not None and seconds >= budget):
+            break
+    return {"points": points, "seconds": time.perf_counter() - start}
+
+
+def seconds_to(points: list[tuple[float, int, float]], target: float) -> float | None:
+    return next((s for s, _, total in points if total <= target), None)
+
+
+def report(results: dict[str, dict], target: float, adam_seconds: float) -> str:
+    rows = []
+    for name, result in results.items():
+        reached = seconds_to(result["points"], target)
+        final = result["points"][-1]
+        rows.append([
+            name,
+            str(final[1]),
+            f"{result['seconds']:.1f}",
+            f"{final[2]:.4g}",
+            "not reached" if reached is None else f"{reached:.1f}",
+            "-" if reached is None else f"{reached / adam_seconds:.2f}",
+        ])  # fmt: skip
+    header = ["method", "iterations (all scales)", "seconds run", "final loss", "seconds to Adam's final loss"]
+    header.append("x Adam's time")
+    return markdown_table(header, rows)
+
+
+def plot(results: dict[str, dict], path: str) -> None:
+    curves = {name: ([p[0] for p in r["points"]], [p[2] for p in r["points"]]) for name, r in results.items()}
+    draw_curves(curves, list(zip(results, COLOURS)), x_label="seconds").save(path)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="64x64, 1/8 of the channels, 30 Adam iterations")
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--adam-iterations", type=int, default=1000)
+    p.add_argument("--coarse-iterations", type=int, default=100, help="at each smaller width of coarse to fine")
+    p.add_argument("--lbfgs-iterations", type=int, default=1000, help="at most (the budget stops it before)")
+    p.add_argument("--line-search", choices=("none", "strong_wolfe"), default="none", help="of the L-BFGS runs")
+    p.add_argument("--channel-scale", type=float, default=1.0)
+    p.add_argument("--output", default="quality", help="PREFIX: writes PREFIX.png and PREFIX.json")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.size, args.adam_iterations, args.coarse_iterations, args.channel_scale = 64, 30, 10, 1 / 8
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    mg_backend.reuse_host_memory()
+    net = random_vgg19(seed=0, channel_scale=args.channel_scale)
+    content, style = scene(args.size)
+    plans = methods(args)
+    results = {"adam": measure(net, content, style, plans.pop("adam"), None, None)}
+    adam_seconds, _, target = results["adam"]["points"][-1]  # at Adam's last iteration
+    print(f"adam: {args.adam_iterations} iterations in {adam_seconds:.1f} s, final loss {target:.6g}", file=sys.stderr)
+    for name, settings in plans.items():
+        results[name] = measure(net, content, style, settings, target, adam_seconds)
+        print(f"{name}: {results[name]['seconds']:.1f} s", file=sys.stderr)
+    machine = f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"{args.size}x{args.size}, random VGG-19 (channel scale {args.channel_scale:g}), {machine}\n")
+    print(report(results, target, adam_seconds))
+    plot(results, args.output + ".png")
+    with open(args.output + ".json", "w", encoding="utf-8") as f:
+        json.dump({"args": vars(args), "target": target, "results": results}, f)
+    return 0 if math.isfinite(target) else 1
+
+
+if __name__ == "__main__":
+    reexec_without_blas_overrides()
+    sys.exit(main())

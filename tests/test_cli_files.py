@@ -1,0 +1,204 @@
+"""Files the user already has: no clobbering even under races, inputs never outputs, write failures and
+interrupts that keep the work (real signals to a real process)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from synthetic_vgg import sample_image, write_vgg19_mat
+
+import stylize_cli
+from vgg import history, outputs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("files")
+    write_vgg19_mat(root / "vgg.mat", "old")
+    Image.fromarray(sample_image(16, 20, seed=1).astype(np.uint8)).save(root / "content.png")
+    Image.fromarray(sample_image(24, 24, seed=2).astype(np.uint8)).save(root / "style.png")
+    return root
+
+
+def argv_for(files, out, *extra):
+    base = ["--content", files / "content.png", "--styles", files / "style.png", "--output", out]
+    return [str(a) for a in [*base, "--network", files / "vgg.mat", "--iterations", "3", "--progress", "never", *extra]]
+
+
+def run(capsys, argv):
+    code = stylize_cli.main(argv)
+    return code, capsys.readouterr().err
+
+
+def errors(err):
+    return [line for line in err.splitlines() if line.startswith("stylize: ") and "MD5" not in line]
+
+
+# ---- no clobbering, even under races ------------------------------------------------------
+
+
+def test_placement_never_replaces_a_file_that_appeared(tmp_path):
+    tmp, name = tmp_path / ".o.tmp.png", tmp_path / "o.png"
+    tmp.write_bytes(b"result")
+    name.write_bytes(b"someone else's")
+    with pytest.raises(outputs.OutputExistsError) as info:
+        outputs.place(str(tmp), str(name), overwrite=False)
+    assert name.read_bytes() == b"someone else's" and tmp.read_bytes() == b"result"
+    assert str(tmp) in str(info.value)
+    outputs.place(str(tmp), str(name), overwrite=True)
+    assert name.read_bytes() == b"result" and not tmp.exists()
+
+
+def test_an_output_that_appears_during_the_run_is_kept_and_the_result_too(files, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "o.png"
+    make_run = stylize_cli.make_run
+
+    def racing(args, config):  # another run writes --output after our checks passed
+        loop = make_run(args, config)
+        Image.new("RGB", (5, 5), (1, 2, 3)).save(out)
+        return loop
+
+    monkeypatch.setattr(stylize_cli, "make_run", racing)
+    code, err = run(capsys, argv_for(files, out))
+    assert code == 1 and len(errors(err)) == 1, err
+    assert np.asarray(Image.open(out))[0, 0].tolist() == [1, 2, 3]  # the other run's file, untouched
+    kept = err.split("the result is in ")[1].split()[0]
+    assert "appeared while the run was going" in err and os.path.dirname(kept) == str(tmp_path)
+    with Image.open(kept) as img:
+        assert img.size == (20, 16)
+
+
+def test_two_processes_racing_for_one_output_never_both_succeed(files, tmp_path):
+    out = tmp_path / "o.png"
+    argv = [sys.executable, os.path.join(ROOT, "stylize_cli.py"), *argv_for(files, out, "--seed", "1")]
+    procs = [subprocess.Popen(argv, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes in ([0, 1], [0, 2]), results  # the loser: refused up front (2) or its result kept aside (1)
+    assert sum("already exists" in e or "appeared while the run was going" in e for _, e in results) == 1
+
+
+# ---- inputs are never outputs --------------------------------------------------------------
+
+
+def _links(files, tmp_path):
+    os.symlink(files / "content.png", tmp_path / "symlink.png")
+    os.link(files / "style.png", tmp_path / "hardlink.png")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "flag, target, input_flag",
+    [
+        ("--output", "content.png", "--content"),
+        ("--output", "symlink.png", "--content"),
+        ("--output", "hardlink.png", "--styles"),
+        ("--progress-write", "style.png", "--styles"),
+        ("--progress-plot", "content.png", "--content"),
+        ("--progress-plot", "initial.png", "--initial"),
+        ("--output", "net.png", "--network"),
+    ],
+)
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_no_output_is_an_input(files, tmp_path, capsys, flag, target, input_flag, overwrite):
+    _links(files, tmp_path)
+    (tmp_path / "net.png").write_bytes((files / "vgg.mat").read_bytes())
+    Image.open(files / "content.png").save(tmp_path / "initial.png")
+    where = files if target in ("content.png", "style.png") else tmp_path
+    extra = ["--initial", str(tmp_path / "initial.png"), *overwrite]
+    if input_flag == "--network":
+        extra += ["--network", str(tmp_path / "net.png")]
+    before = (where / target).read_bytes()
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra, flag, str(where / target)))
+    assert code == 2 and len(errors(err)) == 1, err
+    assert f"{flag} " in err and "is the same file as" in err and input_flag in err
+    assert (where / target).read_bytes() == before
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_no_checkpoint_is_an_input(files, tmp_path, capsys, overwrite):
+    Image.open(files / "content.png").save(tmp_path / "ck0.png")
+    extra = ["--content", str(tmp_path / "ck0.png"), "--checkpoint-output", str(tmp_path / "ck%s.png")]
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra, "--checkpoint-iterations", "1", *overwrite))
+    assert code == 2 and "--checkpoint-output" in err and "--content" in err, err
+
+
+def test_no_checkpoint_is_a_hard_link_of_an_input(files, tmp_path, capsys):
+    os.link(files / "content.png", tmp_path / "ck_00002.png")
+    extra = ["--checkpoint-output", str(tmp_path / "ck_%05d.png"), "--checkpoint-iterations", "2", "--overwrite"]
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--iterations", "5", *extra))
+    assert code == 2 and "is the same file as --content" in err, err
+
+
+# ---- write failures keep the work ----------------------------------------------------------
+
+
+@pytest.fixture
+def disk_full_for(monkeypatch):
+    """disk_full_for(stems): Pillow's writes of the temporary files for stem.ext fail with ENOSPC."""
+    save = Image.Image.save
+
+    def failing(prefixes):
+        def patched(self, fp, *args, **kwargs):
+            fd = fp.fileno() if hasattr(fp, "name") else None  # BytesIO: the up-front format check
+            name = "" if fd is None else os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+            if any(re.match(rf"\.{p}\.[^.]+\.tmp", name) for p in prefixes):  # .o.XXXX.tmp.png
+                raise OSError(28, "No space left on device")
+            return save(self, fp, *args, **kwargs)
+
+        monkeypatch.setattr(Image.Image, "save", patched)
+
+    return failing
+
+
+def test_a_full_disk_names_the_output_and_saves_the_result_under_a_fallback_name(
+    files, tmp_path, capsys, disk_full_for
+):
+    disk_full_for(["o"])
+    out = tmp_path / "o.png"
+    code, err = run(capsys, argv_for(files, out))
+    assert code == 1 and len(errors(err)) == 1, err
+    line = errors(err)[0]
+    assert f"{out}: cannot be written ([Errno 28] No space left on device)" in line
+    fallback = line.split("is saved as ")[1].split()[0]
+    assert fallback == str(tmp_path / f"o.unsaved-{os.getpid()}.png") and not out.exists()
+    with Image.open(fallback) as img:
+        assert img.size == (20, 16)
+    assert sorted(os.listdir(tmp_path)) == [os.path.basename(fallback)]  # no temporary file left
+
+
+def test_a_failed_checkpoint_is_reported_once_and_the_run_goes_on(files, tmp_path, capsys, disk_full_for):
+    disk_full_for(["ck0", "ck1", "ck2", "ck3"])
+    extra = ["--iterations", "5", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    warnings = [line for line in errors(err) if "checkpoint not saved" in line]
+    assert len(warnings) == 1 and "ck0.png: cannot be written ([Errno 28]" in warnings[0]
+    assert sorted(n for n in os.listdir(tmp_path) if not n.endswith(".state.npz")) == ["o.png"]
+
+
+def test_a_failed_progress_file_is_reported_once_and_the_run_goes_on(files, tmp_path, capsys, monkeypatch):
+    def full(f, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(history, "_write_line", full)
+    log = tmp_path / "log.tsv"
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--progress-write", str(log)))
+    assert code == 0 and (tmp_path / "o.png").exists(), err
+    assert len(errors(err)) == 1 and f"--progress-write: {log}: cannot be written ([Errno 28]" in err
+
+
+def test_a_failed_plot_is_reported_once_and_the_run_goes_on(files, tmp_path, capsys, disk_full_for):
+    disk_full_for(["plot"])
+    extra = ["--progress-plot", str(tmp_path / "plot.png"), "--checkpoint-output", str(tmp_path / "ck%s.png")]
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra, "--checkpoint-iterations", "1"))
+    assert code == 0 and (tmp_path / "o.png").exists(), err
+    assert len(errors(err)) == 1 and "--progress-plot" in err and "plot.png: cannot be written" in err

@@ -1,0 +1,173 @@
+"""The command line's flags beyond the original's: optimiser, coarse to fine, resume, run log, dry run.
+
+stylize_cli.py calls these; each takes the parsed arguments (argparse.Namespace). Nothing here runs
+the loop: it adds flags, fills in a resumed run's arguments, checks the files these flags write, builds
+their listeners and writes the dry run's report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from . import arguments, images, memory, preflight, safekeeping, scales, state
+from .config import LINE_SEARCHES, OPTIMIZERS, StyleConfig
+from .errors import ConfigError, ImageError
+from .estimate import gemm_rate, seconds_per_iteration
+from .listeners import Listener
+from .runlog import RunLog
+from .stylize import Run
+
+REQUIRED = ("content", "styles", "output")
+# With --resume: taken from the state unless given again
+RESUME_MAY_OVERRIDE = ("output", "network")
+# With --resume: this invocation's own, never taken from the state
+RESUME_OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run")
+NOT_SAVED = ("resume", "dry_run", "resume_iteration", "resume_meta", "resume_arrays")
+
+
+def add_flags(p: argparse.ArgumentParser) -> None:
+    d = StyleConfig()
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="(default %(default)s)")
+    p.add_argument(
+        "--lbfgs-history", type=int, default=d.lbfgs_history, help="L-BFGS: pairs kept (default %(default)s)"
+    )
+    p.add_argument(
+        "--line-search", choices=LINE_SEARCHES, default=d.line_search, help="L-BFGS's line search (default none)"
+    )
+    p.add_argument(
+        "--scales", type=int, nargs="+", metavar="WIDTH", help="coarse to fine: content widths, ascending (default off)"
+    )
+    p.add_argument(
+        "--scale-iterations",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="with --scales: iterations at each scale (default --iterations at each)",
+    )
+    p.add_argument("--resume", metavar="STATE", help="continue the run saved in STATE (a .state.npz checkpoint)")
+    p.add_argument("--log", metavar="FILE", help="write the run as JSON lines to FILE (default off)")
+    p.add_argument("--dry-run", action="store_true", help="check everything, print the estimates, compute nothing")
+
+
+def require_inputs(args: argparse.Namespace) -> None:
+    missing = [f"--{name}" for name in REQUIRED if getattr(args, name) is None]
+    if missing:
+        raise ConfigError(f"the following arguments are required: {', '.join(missing)} (or --resume STATE)")
+    if args.seed is None:
+        args.seed = secrets.randbits(31)  # unseeded runs get a seed drawn here, so that the log and state name it
+
+
+def apply_resume(args: argparse.Namespace, defaults: Mapping[str, Any]) -> None:
+    """With --resume: ``args`` filled in from the arguments saved with the state, its arrays as ``resume_arrays``."""
+    if args.resume is None:
+        return
+    arrays, meta = state.load_state(args.resume)
+    given = [k for k, v in vars(args).items() if k not in (*RESUME_OWN, *RESUME_MAY_OVERRIDE) and v != defaults.get(k)]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} cannot be given with --resume, which goes on with the saved run's settings")
+    saved = meta.get("cli")
+    if not isinstance(saved, dict):
+        raise state.StateError(f"{args.resume}: saved by the Python API, not the command line: nothing to resume")
+    for key, value in saved.items():
+        if key not in RESUME_OWN and not (key in RESUME_MAY_OVERRIDE and getattr(args, key) != defaults.get(key)):
+            setattr(args, key, value)
+    args.resume_iteration, args.resume_meta, args.resume_arrays = int(arrays["iteration"]), meta, arrays
+
+
+def resumed_after(args: argparse.Namespace) -> int:
+    """The iteration of the state a resumed run goes on from (-1 without --resume): it writes only later files."""
+    return getattr(args, "resume_iteration", -1)
+
+
+def check_files(args: argparse.Namespace, config: StyleConfig) -> None:
+    """The files of these flags, checked as the other outputs are, before anything is read."""
+    if config.scales is not None and args.width is not None:
+        raise ConfigError("--width and --scales both set the content's width: give one of them")
+    if args.log is not None:
+        images.check_writable(args.log, args.overwrite)
+        others = [args.output, args.progress_write, args.progress_plot]
+        if any(n is not None and os.path.abspath(n) == os.path.abspath(args.log) for n in others) or (
+            preflight.is_checkpoint_file(args, config, args.log)
+        ):
+            raise ConfigError(f"--log {args.log} would be written twice (it is also another output file)")
+    if args.checkpoint_output is not None and not args.overwrite:
+        pattern = os.path.splitext(args.checkpoint_output)[0] + state.SUFFIX  # beside each checkpoint image
+        later = lambda i: i > resumed_after(args) and preflight.is_checkpoint_iteration(config, i)  # noqa: E731
+        existing = next(arguments.existing_checkpoints(pattern, later), None)
+        if existing is not None:
+            raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
+
+
+def check_scale_sides(config: StyleConfig, content: np.ndarray) -> None:
+    """ImageError if the narrowest scale makes the content smaller than the network needs."""
+    smallest, width = memory.smallest_side(), int(min(config.scales))
+    height = max(1, int(content.shape[0] / content.shape[1] * width))
+    if min(width, height) < smallest:
+        raise ImageError(f"--scales {width}: the content would be {width}x{height}, smaller than {smallest}x{smallest}")
+
+
+def check_network(args: argparse.Namespace) -> None:
+    """With --resume: the network file must be the one the state was saved for."""
+    if args.resume is not None:
+        state.check_network(args.resume, args.resume_meta, args.network)
+
+
+def listeners(args: argparse.Namespace, run: Run) -> list[Listener]:
+    """The run log and the state beside each checkpoint, as the flags ask; a failing write is reported."""
+    meta = {"network": state.fingerprint(args.network), "cli": saved_arguments(args)}
+    out: list[Listener] = []
+    if args.log is not None:
+        extra = {"network": meta["network"], "arguments": meta["cli"]}
+        if args.resume is not None:
+            extra["resumed"] = {"state": args.resume, "after_iteration": resumed_after(args)}
+        log = RunLog(args.log, run.config, extra)
+        out.append(safekeeping.Guarded(log, "--log", args.log))
+    if args.checkpoint_output is not None:
+        pattern = args.checkpoint_output
+        out.append(state.StateWriter(run, lambda i: arguments.checkpoint_name(pattern, i), meta, _state_not_written))
+    return out
+
+
+def _state_not_written(name: str, exc: OSError) -> None:
+    safekeeping.say("warning", f"{name}: the resume state could not be written ({exc}); the run goes on")
+
+
+def saved_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in vars(args).items() if k not in NOT_SAVED}
+
+
+def dry_run_report(run: Run) -> str:
+    """Sizes, estimated peak memory and seconds per iteration of the run, in a few lines."""
+    config, sizes = run.config, []
+    for stage in range(len(run.bounds)):
+        content, styles = scales.stage_images(config, stage, run.content, run.styles)
+        sizes.append((content.shape[:2], [s.shape[:2] for s in styles]))
+    peak = max(
+        memory.estimate_peak_bytes(hw, style_hws, backend=config.backend, optimizer=config.optimizer,
+                                   dtype=run.net.dtype, history_size=config.lbfgs_history, pooling=config.pooling)
+        for hw, style_hws in sizes
+    )  # fmt: skip
+    available = memory.available_bytes(config.backend)
+    rate = gemm_rate(config.backend)
+    channels = [run.net.channels[f"conv{block}_1"] for block in range(1, 6)]
+    per_stage = seconds_per_iteration([hw for hw, _ in sizes], config.optimizer, config.line_search, rate, channels)
+    total = sum(s * n for s, n in zip(per_stage, config.stage_iterations()))
+    where = "host" if config.backend == "numpy" else "GPU"
+    lines = [f"dry run: nothing computed; {config.optimizer} on {config.backend}, {run.schedule.n} iterations"]
+    if run.resume is not None:
+        lines[0] += f", resumed after iteration {int(run.resume['iteration'])}"
+    for (hw, _), seconds, n in zip(sizes, per_stage, config.stage_iterations()):
+        lines.append(f"  {hw[1]}x{hw[0]}: {n} iterations, about {seconds:.3g} s each")
+    free = "unknown" if available is None else memory.format_bytes(available)
+    lines.append(f"  estimated peak {where} memory {memory.format_bytes(peak)} ({free} available)")
+    lines.append(
+        f"  estimated time about {total:.3g} s (FLOPs over a GEMM rate measured now: {rate / 1e9:.1f} GFLOP/s)"
+    )
+    return "\n".join(lines)

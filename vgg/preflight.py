@@ -1,0 +1,112 @@
+"""The CLI's checks of a run before the network loads: checkpoint files, inputs that are outputs,
+image sizes, memory; and what an out-of-memory error names. ``args`` is the CLI's namespace."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from . import arguments, images, memory, outputs
+from .config import StyleConfig
+from .errors import ConfigError, ImageError
+
+
+def is_checkpoint_iteration(config: StyleConfig, i: int) -> bool:
+    """What config.checkpoint_iterations_list() holds, without making the list (O(stages))."""
+    counts = config.stage_iterations()
+    ends = {sum(counts[: k + 1]) - 1 for k in range(len(counts) - 1)}  # a stage's end is a checkpoint too
+    return i in ends or arguments.is_checkpoint_iteration(i, sum(counts), config.checkpoint_iterations or 0)
+
+
+def is_checkpoint_file(args: argparse.Namespace, config: StyleConfig, path: str) -> bool:
+    """Whether the run writes ``path`` as a checkpoint (worked out from the name, not by listing them all)."""
+    if not args.checkpoint_output:
+        return False
+    i = arguments.iteration_of(args.checkpoint_output, os.path.realpath(path))
+    if i is None:
+        i = arguments.iteration_of(args.checkpoint_output, path)
+    return i is not None and is_checkpoint_iteration(config, i)
+
+
+def _existing_checkpoints(args: argparse.Namespace, config: StyleConfig) -> Iterator[str]:
+    after = getattr(args, "resume_iteration", -1)  # --resume: only the checkpoints after its state are written
+    return arguments.existing_checkpoints(
+        args.checkpoint_output, lambda i: i > after and is_checkpoint_iteration(config, i)
+    )
+
+
+def check_checkpoint_files(args: argparse.Namespace, config: StyleConfig) -> None:
+    """Checkpoint names: one directory listing, whatever the number of iterations."""
+    if args.checkpoint_output is None:
+        return
+    images.check_output(arguments.checkpoint_name(args.checkpoint_output, 0), overwrite=True)
+    if is_checkpoint_file(args, config, args.output):
+        raise ConfigError(f"--output {args.output} is also a --checkpoint-output file name")
+    existing = next(_existing_checkpoints(args, config), None)
+    if existing is not None and not args.overwrite:
+        raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
+
+
+def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    named = [("--content", args.content), *(("--styles", s) for s in args.styles), ("--initial", args.initial)]
+    return [(flag, path) for flag, path in [*named, ("--network", args.network)] if path is not None]
+
+
+def check_not_inputs(args: argparse.Namespace, config: StyleConfig) -> None:
+    """No output (--output, checkpoints, progress files) is the same file as an input, --overwrite or not."""
+    inputs = _inputs(args)
+    files = [
+        ("--output", args.output),
+        ("--progress-write", args.progress_write),
+        ("--progress-plot", args.progress_plot),
+    ]
+    outputs.check_not_inputs([(flag, path) for flag, path in files if path is not None], inputs)
+    if args.checkpoint_output is None:
+        return
+    for flag, path in inputs:  # an input named like a checkpoint, or a hard link of one that exists
+        if is_checkpoint_file(args, config, path):
+            raise ConfigError(f"--checkpoint-output {args.checkpoint_output} would write over {flag} {path}")
+    outputs.check_not_inputs((("--checkpoint-output", p) for p in _existing_checkpoints(args, config)), inputs)
+
+
+def check_side(flag: str, path: str, image: Any) -> None:
+    """ImageError if the image is smaller than the losses can use (vgg.memory.smallest_side)."""
+    smallest = memory.smallest_side()
+    height, width = image.shape[:2]
+    if min(height, width) < smallest:
+        raise ImageError(f"{flag} {path}: {width}x{height} is smaller than the {smallest}x{smallest} the network needs")
+
+
+def check_memory(args: argparse.Namespace, config: StyleConfig, content: Any, originals: list[Any]) -> None:
+    """ConfigError (estimate, memory available, the largest --width that fits) if the run would not fit."""
+    scales = args.style_scales or [1.0] * len(originals)
+
+    def styles_at(width: int) -> list[tuple[int, int]]:
+        return [images.scaled_style_hw(s.shape[:2], width, k) for s, k in zip(originals, scales)]
+
+    hw = content.shape[:2]
+    if getattr(config, "scales", None):  # coarse to fine: the last (widest) stage is the largest
+        width = int(max(config.scales))
+        hw = (max(1, hw[0] * width // hw[1]), width)
+    floor = memory.HOST_BASELINE + os.path.getsize(args.network) if config.backend == "numpy" else 0
+    settings = {"optimizer": config.optimizer, "history_size": config.lbfgs_history}
+    problem = memory.refusal(hw, styles_at, backend=config.backend, floor_bytes=floor, **settings)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def out_of_memory(args: argparse.Namespace, config: StyleConfig, content: Any, styles: list[Any]) -> str:
+    """What was too big: the content, or the style whose targets need the most memory at its scale."""
+    where = "GPU" if config.backend == "cupy" else "host"
+    which = memory.largest_input(content.shape[:2], [s.shape[:2] for s in styles], config.pooling)
+    if which < 0:
+        height, width = content.shape[:2]
+        return f"out of {where} memory for a {width}x{height} image (the content); try a smaller --width"
+    height, width = styles[which].shape[:2]
+    scale = (args.style_scales or [1.0] * len(styles))[which]
+    return (
+        f"out of {where} memory for a {width}x{height} image (the style {args.styles[which]} at scale {scale:g}); "
+        "try a smaller --style-scales or --width"
+    )

@@ -1,0 +1,113 @@
+"""--log FILE: the run as JSON lines, one object a line, flushed as they come.
+
+The first line (``"event": "start"``) holds the settings, the seed, the versions and the machine; then
+one line per read-back of the loss (``"event": "losses"``): the iteration (vgg.driver's numbering:
+the losses of the image after ``iteration`` steps), the stage, the four losses, the style loss of each
+layer, the seconds since the start and the peak memory so far; a checkpoint or the end adds a line
+naming its iteration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+import numpy as np
+import PIL
+import scipy
+
+import minigrad as mg
+
+from .config import StyleConfig
+from .driver import Checkpoint, End, Event, LossesRead
+from .listeners import Listener
+from .state import VERSION
+
+
+def versions() -> dict[str, str]:
+    return {
+        "minigrad-style": VERSION,
+        "minigrad": mg.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pillow": PIL.__version__,
+    }
+
+
+def machine(backend: str) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "backend": backend,
+    }
+    if backend == "cupy":
+        cuda = mg.backend.array_module("cupy").cuda
+        info["device"] = cuda.runtime.getDeviceProperties(cuda.Device().id)["name"].decode()
+    return info
+
+
+def peak_memory(backend: str) -> dict[str, int]:
+    """The process's peak resident memory (bytes); on a GPU also the bytes CuPy's pool holds now."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {"host_peak_bytes": int(rss if sys.platform == "darwin" else rss * 1024)}
+    if backend == "cupy":
+        out["device_pool_bytes"] = int(mg.backend.array_module("cupy").get_default_memory_pool().total_bytes())
+    return out
+
+
+class RunLog(Listener):
+    """Writes the run's JSON lines to ``path`` (opened at the first event, closed with the run)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        config: StyleConfig,
+        extra: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path, self.config, self.extra, self.clock = path, config, dict(extra or {}), clock
+        self.file: TextIO | None = None
+        self.start = 0.0
+
+    def _line(self, record: Mapping[str, Any]) -> None:
+        if self.file is None:
+            return
+        self.file.write(json.dumps(record, sort_keys=True) + "\n")
+        self.file.flush()
+
+    def _open(self) -> None:
+        self.file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - open for the run, closed by close()
+        self.start = self.clock()
+        settings = json.loads(self.config.to_json())
+        head = {"event": "start", "settings": settings, "seed": self.config.seed, **self.extra}
+        self._line({**head, "versions": versions(), "machine": machine(self.config.backend)})
+
+    def on(self, event: Event) -> None:
+        if self.file is None:
+            self._open()
+        if isinstance(event, LossesRead):
+            record = {"event": "losses", "iteration": event.i, "stage": event.stage, "losses": event.losses}
+            record.update(style_layers=event.style_layers, seconds=self.clock() - self.start)
+            self._line({**record, **peak_memory(self.config.backend)})
+        elif isinstance(event, Checkpoint):
+            self._line({"event": "checkpoint", "iteration": event.i, "stage": event.stage})
+        elif isinstance(event, End):
+            self._line({"event": "end", "seconds": self.clock() - self.start})
+
+    def failed(self) -> None:
+        if self.file is not None:
+            self._line({"event": "not finite", "seconds": self.clock() - self.start})
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
