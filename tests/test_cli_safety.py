@@ -207,7 +207,7 @@ def test_checking_checkpoint_names_does_not_grow_with_the_iterations(files, tmp_
     assert peak < 2**20  # a list of 10^8 names would be gigabytes
 
 
-def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(files, tmp_path, capsys):
+def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(files, tmp_path, capsys, no_network):
     (tmp_path / "ck_00003.png").write_bytes(b"not a checkpoint iteration")  # 3 % 2 != 0
     (tmp_path / "ck_0004.png").write_bytes(b"not this pattern's padding")
     extra = ["--iterations", str(10**8), "--checkpoint-output", tmp_path / "ck_%05d.png"]
