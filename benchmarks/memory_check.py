@@ -1,6 +1,6 @@
 """vgg.memory's estimate against measured peaks: each size in a fresh process, peak RSS (VmHWM).
 
-    .venv/bin/python -m benchmarks.memory_check [--sizes 256 512 1024] [--iterations 3]
+    .venv/bin/python -m benchmarks.memory_check [--sizes 256 512 1024] [--iterations 3] [--optimizer lbfgs]
 
 Each child builds the full-size random VGG-19 (vgg.random_vgg19), a square content and a style of the
 same size, runs a few iterations of vgg.stylize on numpy and reports its peak resident set size;
@@ -38,13 +38,15 @@ def child(size: int, iterations: int, optimizer: str) -> None:
     content = rng.uniform(0, 255, (size, size, 3)).astype(np.float32)
     style = rng.uniform(0, 255, (size, size, 3)).astype(np.float32)
     net = random_vgg19(seed=0)
-    for _ in stylize(net, content, [style], iterations=iterations, progress="never", seed=0):
+    settings = {} if optimizer == "adam" else {"optimizer": optimizer}  # the default, or L-BFGS (optim-v1)
+    for _ in stylize(net, content, [style], iterations=iterations, progress="never", seed=0, **settings):
         pass
     print(json.dumps({"size": size, "peak": _peak_rss()}))
 
 
 def measure(size: int, iterations: int, optimizer: str) -> int:
     cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", str(size), "--iterations", str(iterations)]
+    cmd += ["--optimizer", optimizer]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak"]
 

@@ -208,7 +208,7 @@ def test_checking_checkpoint_names_does_not_grow_with_the_iterations(files, tmp_
     assert peak < 2**20  # a list of 10^8 names would be gigabytes
 
 
-def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(files, tmp_path, capsys):
+def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(files, tmp_path, capsys, no_network):
     (tmp_path / "ck_00003.png").write_bytes(b"not a checkpoint iteration")  # 3 % 2 != 0
     (tmp_path / "ck_0004.png").write_bytes(b"not this pattern's padding")
     extra = ["--iterations", str(10**8), "--checkpoint-output", tmp_path / "ck_%05d.png"]
@@ -218,3 +218,32 @@ def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(
     (tmp_path / "ck_00004.png").write_bytes(b"an earlier run's checkpoint")
     code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra[:-2]))
     one_line_error(code, err, "ck_00004.png", "already exists; pass --overwrite")
+
+
+# ---- photos as they come, through the CLI ---------------------------------------------------
+
+
+def test_a_portrait_photo_comes_out_upright(files, tmp_path, capsys):
+    photo = tmp_path / "portrait.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown turned 90 degrees clockwise
+    Image.fromarray(sample_image(16, 20).astype(np.uint8)).save(photo, exif=exif)
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", photo))
+    assert code == 0, err
+    with Image.open(tmp_path / "o.png") as out:
+        assert out.size == (16, 20)
+
+
+def test_a_huge_jpeg_is_read_at_reduced_scale_for_a_small_width_and_refused_otherwise(
+    files, tmp_path, capsys, monkeypatch
+):
+    photo = tmp_path / "huge.jpg"
+    Image.fromarray(sample_image(64, 80).astype(np.uint8)).save(photo)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # 5120 pixels: "huge"
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", photo))
+    one_line_error(code, err, "huge.jpg", "5,120 pixels", "2,000", "--width")
+    assert "corrupt" not in err and "DecompressionBomb" not in err
+    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", photo, "--width", "20"))
+    assert code == 0, err
+    with Image.open(tmp_path / "o.png") as out:
+        assert out.size == (20, 16)

@@ -63,26 +63,31 @@ def _conv_transient(h: int, w: int, c_in: int, c_out: int) -> int:
     return (h + 3) * (w + 2) * c_in + h * (w + 2) * c_out
 
 
+def _forward_work(name: str, h: int, w: int, c_in: int, c_out: int) -> int:
+    """Elements a layer allocates while it runs, besides what is already kept (its input is)."""
+    kind = layer_kind(name)
+    if kind == "conv":
+        return _conv_transient(h, w, c_in, c_out)
+    if kind == "relu":
+        return h * (w + 2) * c_out + h * w * c_out  # the conv's wide output, still alive, and the relu's
+    return h * w * c_out  # a pool's output (even sides: no padded copy)
+
+
 def _graph_peak(shapes: list[tuple], pooling: str, with_grad: bool) -> int:
     """Peak elements of one forward (and, ``with_grad``, its backward) through the layers."""
     kept, peak, saved = 0, 0, []
     for name, h, w, c_in, c_out in shapes:
-        kind = layer_kind(name)
-        if kind == "conv":
-            peak = max(peak, kept + _conv_transient(h, w, c_in, c_out))
-        elif kind == "relu":
-            peak = max(peak, kept + h * (w + 2) * c_out + h * w * c_out)
-        else:
-            peak = max(peak, kept + 4 * h * w * c_out + h * w * c_out)
+        peak = max(peak, kept + _forward_work(name, h, w, c_in, c_out))
         held = _kept(name, h, w, c_out, pooling) if with_grad else 0
-        kept = held if not with_grad else kept + held
-        if not with_grad and kind != "conv":
-            kept = h * w * c_out  # no graph: only the latest output stays
         saved.append(held)
+        if with_grad:
+            kept += held
+        elif layer_kind(name) != "conv":
+            kept = h * w * c_out  # no graph: only the latest output stays (a conv's until its relu)
     if not with_grad:
         return peak
     content = next((s for s in shapes if s[0] == CONTENT_LAYERS[0]), None)
-    kept += 0 if content is None else 2 * content[1] * content[2] * content[4]
+    kept += 0 if content is None else 2 * content[1] * content[2] * content[4]  # relu4_2 - target, its square
     return max(peak, kept, _backward_peak(shapes, saved, kept))
 
 
@@ -181,6 +186,12 @@ def largest_fitting_width(fits: Callable[[int], bool], upper: int) -> int | None
 def format_bytes(n: float) -> str:
     """'1.2 GB', '340 MB' (powers of 1024, as free(1) -h)."""
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def network_load_bytes(path: str | os.PathLike, dtype: Any = np.float32) -> int:
+    """Host peak while the .mat is read: scipy holds the whole file, then the weights are converted
+    (measured 157 MB above the baseline for an 82 MB file of VGG-19's conv weights)."""
+    return HOST_BASELINE + os.path.getsize(path) + weight_elements() * np.dtype(dtype).itemsize
 
 
 def smallest_side() -> int:

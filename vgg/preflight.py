@@ -90,7 +90,9 @@ def check_memory(args: argparse.Namespace, config: StyleConfig, content: Any, or
     if getattr(config, "scales", None):  # coarse to fine: the last (widest) stage is the largest
         width = int(max(config.scales))
         hw = (max(1, hw[0] * width // hw[1]), width)
-    floor = memory.HOST_BASELINE + os.path.getsize(args.network) if config.backend == "numpy" else 0
+    network = getattr(args, "network", None)
+    known = config.backend == "numpy" and network is not None and os.path.isfile(network)
+    floor = memory.network_load_bytes(network) if known else 0
     settings = {"optimizer": config.optimizer, "history_size": config.lbfgs_history}
     problem = memory.refusal(hw, styles_at, backend=config.backend, floor_bytes=floor, **settings)
     if problem is not None:

@@ -89,15 +89,16 @@ class Guarded(Listener):
         self.listener, self.flag, self.name = listener, flag, name
         self.broken = False
 
-    def _call(self, method: Callable[..., None], *args: Any) -> None:
-        if self.broken:
+    def _call(self, method: Callable[..., None], *args: Any, always: bool = False) -> None:
+        if self.broken and not always:
             return
         try:
             method(*args)
         except (OSError, StyleError) as exc:
+            if not self.broken:
+                error = outputs.write_error(self.name, exc) if isinstance(exc, OSError) else exc
+                say("warning", f"{self.flag}: {error}; the run goes on without it")
             self.broken = True
-            error = outputs.write_error(self.name, exc) if isinstance(exc, OSError) else exc
-            say("warning", f"{self.flag}: {error}; the run goes on without it")
 
     def on(self, event: Any) -> None:
         self._call(self.listener.on, event)
@@ -106,8 +107,7 @@ class Guarded(Listener):
         self._call(self.listener.failed)
 
     def close(self) -> None:
-        self.broken = False  # close whatever was opened, once more guarded
-        self._call(self.listener.close)
+        self._call(self.listener.close, always=True)  # whatever was opened is closed, broken or not
 
 
 class Terminated(BaseException):
