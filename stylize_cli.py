@@ -1,8 +1,8 @@
 """The command line: flags -> StyleConfig -> the stylize loop (vgg.stylize).
 
-Every flag of the original keeps its name and default. Bad input ends with one line,
-`stylize: error: ...`, on stderr and exit status 2; a loss that becomes NaN or infinite saves the
-best finite image to --output and exits with status 1.
+Every flag of the original keeps its name, and its default except --iterations (docs/REFERENCE.md section 5).
+Bad input ends with one line, `stylize: error: ...`, on stderr and exit status 2; a loss that becomes NaN or
+infinite saves the best finite image to --output and exits with status 1.
 """
 
 from __future__ import annotations

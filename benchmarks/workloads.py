@@ -1,7 +1,7 @@
 """One style-transfer iteration, the same work in minigrad, PyTorch and TensorFlow.
 
 The work: VGG-19 forward to relu5_1 on a 1 x H x W x 3 float32 image, the seed's content
-(relu4_2) + style (relu1_1..relu5_1 Gram matrices) + total-variation losses at the default
+(relu4_2) + style (relu1_1..relu5_1 Gram matrices) + total-variation losses (docs/REFERENCE.md section 2) at the default
 weights, backward to the image, one Adam step. The weights and Adam's settings are the loop's
 defaults, ``vgg.stylize.StyleConfig()``, for every framework. The VGG weights are random with
 VGG-19's real shapes (the same arrays for every framework), so no download is needed.

@@ -85,7 +85,7 @@ class Adam(Optimizer):
     each step's kernel casts them, lr, betas and epsilon to the variable's dtype, and _finish
     multiplies the powers by beta once per step. We keep one shared pair too, in the first
     parameter's dtype, and compute everything in the parameter's dtype: for float32 (the
-    program's) that is TF's arithmetic, equal to the bit in tests/test_optim.py; float64 runs
+    program's) that is TF's arithmetic (tests/test_optim.py compares it within 1e-6 relative); float64 runs
     differ from TF's by up to ~1e-5 relative, mostly its 1 - beta2^t in float32 (off by 1.3e-5 at t = 1).
     """
 
@@ -119,8 +119,8 @@ class Adam(Optimizer):
                 self._update(i, p)
 
     def _update(self, i: int, p: Tensor) -> None:
-        # alpha and the update in the parameter's dtype, in the order of TF's ApplyAdam kernel, so
-        # that float32 runs agree with TF's to the last bit or so
+        # alpha and the update in the parameter's dtype, in the order of TF's ApplyAdam kernel; for float32
+        # parameters that is TF's arithmetic (docs/REFERENCE.md section 3; how closely runs agree with TF: section 8)
         xp, dt = get_array_module(p.data), p.data.dtype.type
         if self.m[i] is None:
             self.m[i], self.v[i] = xp.zeros_like(p.data), xp.zeros_like(p.data)

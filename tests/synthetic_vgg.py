@@ -1,7 +1,7 @@
 """A synthetic imagenet-vgg-verydeep-19.mat, in both layouts found in the wild, with small channels.
 
 The files have the real 43 layers (names, types, field orders) and the nesting scipy.io.loadmat
-gives the real files, so the original's positional paths hold on them:
+gives the real files, so the later original's positional paths (docs/REFERENCE.md section 1) hold on them:
 - old (MD5 8ee32639...): top-level `layers`, `classes`, `normalization`;
   mean = np.mean(data['normalization'][0][0][0], axis=(0, 1)) (a 224x224x3 average image);
   kernels, bias = data['layers'][0][i][0][0][0][0] (`weights` is the conv struct's first field).

@@ -1,4 +1,4 @@
-"""Images: every Pillow mode to float RGB, resizing as the original, atomic 8-bit saves, clear errors."""
+"""Images: every Pillow mode to float RGB, sizes as the original (docs/REFERENCE.md section 4), atomic 8-bit saves."""
 
 from __future__ import annotations
 

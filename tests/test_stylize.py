@@ -350,4 +350,4 @@ def test_progress_status_on_a_terminal_is_erased_before_the_originals_lines():
     )
     plain = io.StringIO()
     Reporter(plain, "auto").status(0, 3)
-    assert plain.getvalue() == ""  # not a terminal: the original's lines only
+    assert plain.getvalue() == ""  # not a terminal: the original's lines only (docs/REFERENCE.md section 3)

@@ -55,7 +55,7 @@ def test_synthetic_file_has_the_real_structure(mats, layout):
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_synthetic_file_satisfies_the_original_positional_paths(mats, layout):
     path, written = mats[layout]
-    weights, mean_pixel = ref.load_net(path)  # the original's positional paths, as in SPEC section 1
+    weights, mean_pixel = ref.load_net(path)  # the later original's positional paths (docs/REFERENCE.md section 1)
     np.testing.assert_allclose(mean_pixel, written["mean_pixel"], rtol=1e-6)
     np.testing.assert_array_equal(read(path).mean_pixel, mean_pixel)  # by name == by position, to the bit
     for i, name in enumerate(VGG19_LAYERS):

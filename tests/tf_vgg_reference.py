@@ -1,10 +1,10 @@
-"""The TensorFlow original, rebuilt for the tests from the same .mat: its positional paths, its
+"""The TensorFlow original (docs/REFERENCE.md), rebuilt for the tests from the same .mat: its positional paths, its
 network (tf.nn.conv2d + bias_add, relu, max/avg pool), its losses with tf.nn.l2_loss and its loop with
 tf.compat.v1.train.AdamOptimizer in a graph of its own (so the rest of the tests stay eager).
 
 Loss formulas are the later original's (content blend over relu4_2/relu5_2, style layer weights),
-which at default settings are the seed's (SPEC section 2); style layer weights come normalised
-to mean 1 as in vgg.losses (the later original's sum-1 would divide the style loss by 5).
+which at default settings are the seed's (docs/REFERENCE.md section 2); style layer weights come normalised
+to mean 1 as in vgg.losses (the later original's sum 1 goes with its default style weight of 5e2, not 1e2).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ LOSS_LINES = re.compile(r"^ {2}content loss: \S+\n {4}style loss: \S+\n {7}tv lo
 
 
 def load_net(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """The original's load_net: the `layers` cell and the mean pixel, by position."""
+    """The later original's vgg.load_net (docs/REFERENCE.md section 1): the `layers` cell, the mean pixel."""
     data = scipy.io.loadmat(path)
     if "normalization" in data:
         mean_pixel = np.mean(data["normalization"][0][0][0], axis=(0, 1))
@@ -127,7 +127,7 @@ def loss_and_grad(path: str, content_pre, style_pres: list, x0, **overrides) -> 
 
 
 def adam_run(path: str, content_pre, style_pres: list, x0, iterations: int, **overrides) -> dict:
-    """The original's loop: losses before each step, the image after each, the best at checkpoints."""
+    """The seed's loop (docs/REFERENCE.md section 3): losses before a step, the image after, the best at checkpoints."""
     adam = {k: overrides.pop(k, default) for k, default in ADAM_DEFAULTS.items()}
     checkpoint_iterations = overrides.pop("checkpoint_iterations", None)
     s = _settings(len(style_pres), overrides)

@@ -1,7 +1,7 @@
 """StyleConfig: every setting of a run, with its default, in one place (the flags are its fields).
 
-The defaults are the original's (SPEC section 5); the loss weights the objective uses by default are
-read from here (vgg.losses), and so is the read-back schedule's default per backend.
+The defaults are the original's, except iterations (docs/REFERENCE.md section 5); the loss weights the
+objective uses by default are read from here (vgg.losses), and so is the read-back schedule's default per backend.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ READBACK_EVERY = {"numpy": 1, "cupy": 10}
 
 @dataclass
 class StyleConfig:
-    """Every setting of the loop; the defaults are the original's (SPEC section 5)."""
+    """Every setting of the loop; the defaults are the original's, except iterations (docs/REFERENCE.md section 5)."""
 
     iterations: int = 100
     content_weight: float = 5e0

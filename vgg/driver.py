@@ -1,6 +1,6 @@
 """The loop itself: one optimiser over one image, as a generator of events (no printing, no files).
 
-Numbering, the seed's, the same everywhere (printed, yielded, logged, in file names):
+Numbering, the seed's (docs/REFERENCE.md section 3), the same everywhere (printed, yielded, logged, in file names):
 iteration ``i`` (0-based, counted over all stages of a coarse-to-fine run) is one optimiser step.
 
 - ``IterationStarted(i, n, losses)``: before the step of iteration i, printed as `Iteration i+1/n`;

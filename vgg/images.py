@@ -14,7 +14,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from . import outputs
 from .errors import ImageError
 
-# Pillow modes holding 16-bit samples: scaled to 0..255 (the original would have kept 0..65535).
+# Pillow modes holding 16-bit samples: scaled to 0..255 (ours, not the original's: docs/REFERENCE.md section 4).
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
 # How the decoder of an "I" (32-bit integer) image unpacks its samples when they are 16-bit ones
 # (16-bit PNG, PGM and TIFF grayscale); any other "I" image holds true 32-bit samples.
@@ -137,7 +137,7 @@ def unprocess(image: np.ndarray, mean_pixel: np.ndarray, dtype: Any = np.float32
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Clip to 0..255 and truncate to 8 bits, as the original does."""
+    """Clip to 0..255 and truncate to 8 bits, as the original does (docs/REFERENCE.md section 3)."""
     return np.clip(np.asarray(image), 0, 255).astype(np.uint8)
 
 
@@ -253,7 +253,8 @@ def _new_file_mode(name: str) -> int:
 def preserve_colors(styled: np.ndarray, content: np.ndarray) -> np.ndarray:
     """Luminance (Y) of the styled image with the chroma (Cb, Cr) of the content, as float RGB."""
     styled_u8, content_u8 = to_uint8(styled), to_uint8(content)
-    # Rec. 601 luma of the result, made gray, then converted: the later original's steps
+    # Rec. 601 luma, made gray, then converted: the later original's steps (docs/REFERENCE.md section 4),
+    # but with the luma of the 8-bit result
     gray = np.dot(styled_u8.astype(np.float32), np.array([0.299, 0.587, 0.114], dtype=np.float32))
     gray_rgb = np.repeat(gray[:, :, None], 3, axis=2).astype(np.uint8)
     luma = np.asarray(Image.fromarray(gray_rgb).convert("YCbCr"))[..., 0]

@@ -1,6 +1,6 @@
-"""The seed's losses (SPEC section 2), written in the original's operation order so that float32
-values match TensorFlow's to rounding: content on relu4_2, Gram-matrix style on relu1_1..relu5_1,
-total variation on the image; l2_loss(t) = sum(t**2) / 2 as tf.nn.l2_loss.
+"""The seed's losses (docs/REFERENCE.md section 2), summed in the original's order so that float32 values
+round alike (within 1e-4 of TensorFlow in the tests: section 8): content on relu4_2, Gram-matrix style on
+relu1_1..relu5_1, total variation on the image; l2_loss(t) = sum(t**2) / 2 as tf.nn.l2_loss.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def content_layer_weights(blend: float) -> dict[str, float]:
 def style_layer_weights(exponent: float) -> dict[str, float]:
     """Weight exponent**k for the k-th style layer, normalised to mean 1.
 
-    The later original normalises to sum 1, which divides the style loss by 5 against the seed's
-    plain sum; mean 1 keeps exponent 1 (the default) equal to the seed (SPEC section 2).
+    The later original normalises to sum 1 and makes up for it with a default style weight of 5e2 (ours 1e2): the
+    same loss at the defaults, 5 times smaller at the same style weight (docs/REFERENCE.md section 2).
     """
     raw = [float(exponent) ** k for k in range(len(STYLE_LAYERS))]
     total = sum(raw)
@@ -87,8 +87,8 @@ class Objective:
     """The total loss of an image against targets computed once from the content and style images.
 
     Targets are computed under no_grad from preprocessed (1, H, W, 3) arrays; weights follow the
-    original's names and default to StyleConfig's. ``style_blend_weights`` are used as given
-    (normalise them before).
+    original's names (docs/REFERENCE.md section 2) and default to StyleConfig's. ``style_blend_weights``
+    are used as given (normalise them before).
     """
 
     def __init__(

@@ -58,7 +58,7 @@ class VGG19:
     """VGG-19's first 36 layers with fixed weights.
 
     ``params`` maps each conv layer name to (kernel HWIO, bias); ``mean_pixel`` is the RGB mean
-    the network was trained with. ``pooling`` is 'max' (the original) or 'avg'.
+    the network was trained with. ``pooling`` is 'max' (the original's) or 'avg' (docs/REFERENCE.md section 1).
     """
 
     def __init__(

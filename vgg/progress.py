@@ -1,4 +1,4 @@
-"""What the loop prints on stderr: the original's lines, exactly, plus an optional progress status.
+"""What the loop prints on stderr: the original's lines exactly (docs/REFERENCE.md section 3), and an optional status.
 
 The original's lines are `Iteration %d/%d` and the four loss lines. The status (a bar with elapsed
 and remaining time) is drawn on its own line: on a terminal it stays at the bottom, visible while
@@ -20,7 +20,7 @@ LOSS_LABELS = (("content", "  content loss"), ("style", "    style loss"), ("tv"
 
 
 def hms(seconds: float) -> str:
-    """'1 hr 2 min', '3 min 4 sec' or '5 sec', as the later original prints times."""
+    """'1 hr 2 min', '3 min 4 sec' or '5 sec', as the later original prints times (docs/REFERENCE.md section 3)."""
     seconds = int(seconds)
     hours, minutes, secs = seconds // 3600, (seconds // 60) % 60, seconds % 60
     if hours:

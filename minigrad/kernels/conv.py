@@ -16,7 +16,7 @@ from .conv_taps import conv_stride1, conv_stride1_input_grad
 from .geometry import Axis, axis_geometry
 from .window import crop_hw, offsets, pad_hw
 
-# Every stride-1 conv takes the shifted GEMMs: working in cache-sized row chunks they win even for
+# Every stride-1 conv but 1x1 takes the shifted GEMMs: working in cache-sized row chunks they win even for
 # VGG's conv1_1 (3 -> 64 channels, 256x256: forward 2.4 ms against im2col's 4.2 ms, input gradient
 # 5.3 against 6.9 ms). Tests and the ablation benchmark switch this off to run the im2col path.
 SHIFTED_GEMMS = True
