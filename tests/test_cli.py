@@ -9,8 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from cli_inputs import cli_argv, run_cli, write_cli_inputs
 from PIL import Image
-from synthetic_vgg import sample_image, write_vgg19_mat
+from synthetic_vgg import sample_image
 
 import stylize_cli
 from minigrad import backend as mg_backend
@@ -20,39 +21,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
-    write_vgg19_mat(root / "vgg.mat", "old")
-    Image.fromarray(sample_image(16, 20, seed=1).astype(np.uint8)).save(root / "content.png")
-    Image.fromarray(sample_image(30, 24, seed=2).astype(np.uint8)).convert("L").save(root / "style.png")
+    root = write_cli_inputs(tmp_path_factory.mktemp("cli"), "old", style_hw=(30, 24), style_mode="L")
     Image.fromarray(sample_image(20, 20, seed=3).astype(np.uint8)).convert("P").save(root / "style2.gif")
     return root
 
 
 def args_for(files, out, *extra):
-    return [
-        "--content",
-        str(files / "content.png"),
-        "--styles",
-        str(files / "style.png"),
-        "--output",
-        str(out),
-        "--network",
-        str(files / "vgg.mat"),
-        "--iterations",
-        "3",
-        *extra,
-    ]
-
-
-def run(capsys, argv):
-    code = stylize_cli.main(argv)
-    return code, capsys.readouterr().err
+    return cli_argv(files, out, 3, *extra)
 
 
 def test_end_to_end(files, tmp_path, capsys):
     out = tmp_path / "out.jpg"
     extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
-    code, err = run(capsys, args_for(files, out, "--print-iterations", "2", "--seed", "1", *extra))
+    code, err = run_cli(capsys, args_for(files, out, "--print-iterations", "2", "--seed", "1", *extra))
     assert code == 0, err
     with Image.open(out) as img:
         assert img.format == "JPEG" and img.mode == "RGB" and img.size == (20, 16)
@@ -109,7 +90,7 @@ def test_width_styles_initial_and_new_flags(files, tmp_path, capsys):
         "--progress",
         "always",
     ]
-    code, err = run(capsys, args_for(files, out, *extra))
+    code, err = run_cli(capsys, args_for(files, out, *extra))
     assert code == 0, err
     with Image.open(out) as img:
         assert img.size == (10, 8)  # floor(16 / 20 * 10)
@@ -119,17 +100,19 @@ def test_width_styles_initial_and_new_flags(files, tmp_path, capsys):
 
 def test_seed_makes_runs_identical_and_overwrite_replaces(files, tmp_path, capsys):
     out = tmp_path / "out.png"
-    assert run(capsys, args_for(files, out, "--seed", "4"))[0] == 0
+    assert run_cli(capsys, args_for(files, out, "--seed", "4"))[0] == 0
     first = np.asarray(Image.open(out))
-    code, err = run(capsys, args_for(files, out, "--seed", "4"))
+    code, err = run_cli(capsys, args_for(files, out, "--seed", "4"))
     assert code == 2 and "--overwrite" in err
-    assert run(capsys, args_for(files, out, "--seed", "4", "--overwrite"))[0] == 0
+    assert run_cli(capsys, args_for(files, out, "--seed", "4", "--overwrite"))[0] == 0
     np.testing.assert_array_equal(np.asarray(Image.open(out)), first)
 
 
 def test_nan_loss_saves_the_best_finite_image(files, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code, err = run(capsys, args_for(files, out, "--initial", str(files / "content.png"), "--learning-rate", "1e38"))
+    code, err = run_cli(
+        capsys, args_for(files, out, "--initial", str(files / "content.png"), "--learning-rate", "1e38")
+    )
     assert code == 1
     assert [x for x in err.splitlines() if x.startswith("stylize: error")] == [
         x for x in err.splitlines() if "loss became" in x
@@ -229,7 +212,7 @@ def test_bad_input_is_one_line_and_exit_2(files, tmp_path, capsys, case):
     argv = args_for(files, tmp_path / "o.png") + extra
     if case == "missing required":
         argv = ["--content", "c.png", "--styles", "s.png"]
-    code, err = run(capsys, argv)
+    code, err = run_cli(capsys, argv)
     assert code == 2
     assert len(err.splitlines()) == 1, err
     assert err.startswith("stylize: error: ") and expected in err
@@ -239,14 +222,14 @@ def test_bad_input_is_one_line_and_exit_2(files, tmp_path, capsys, case):
 def test_cupy_without_cuda_is_one_line(files, tmp_path, capsys):
     if mg_backend.cuda_available():
         pytest.skip("a CUDA device is present")
-    code, err = run(capsys, args_for(files, tmp_path / "o.png", "--backend", "cupy"))
+    code, err = run_cli(capsys, args_for(files, tmp_path / "o.png", "--backend", "cupy"))
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("stylize: error: backend 'cupy'")
 
 
 def test_output_is_checked_before_any_computation(files, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(stylize_cli, "load_network", lambda *a: pytest.fail("network loaded before the check"))
     monkeypatch.setattr(stylize_cli.images, "load_image", lambda *a: pytest.fail("image read before the check"))
-    code, err = run(capsys, args_for(files, tmp_path / "missing" / "o.png"))
+    code, err = run_cli(capsys, args_for(files, tmp_path / "missing" / "o.png"))
     assert code == 2 and "does not exist" in err
 
 
@@ -310,7 +293,7 @@ def test_out_of_memory_is_one_line_naming_the_size(files, tmp_path, capsys, monk
 
     monkeypatch.setattr(stylize_cli, "write_images", no_memory)
     out = tmp_path / "out.png"
-    code, err = run(capsys, args_for(files, out))
+    code, err = run_cli(capsys, args_for(files, out))
     lines = [ln for ln in err.strip().splitlines() if "warning: " not in ln]  # the synthetic file's MD5 warning
     assert code == 2 and len(lines) == 1, err
     assert "out of host memory for a 20x16 image" in lines[0] and "--width" in lines[0]
@@ -319,7 +302,7 @@ def test_out_of_memory_is_one_line_naming_the_size(files, tmp_path, capsys, monk
 
 def test_tf32_needs_the_cupy_backend(files, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code, err = run(capsys, args_for(files, out, "--tf32"))
+    code, err = run_cli(capsys, args_for(files, out, "--tf32"))
     assert code == 2 and err.strip() == "stylize: error: --tf32 needs --backend cupy"
     assert not out.exists()
 
@@ -328,7 +311,7 @@ def test_outputs_are_readable_by_others_as_the_umask_says(files, tmp_path, capsy
     old = os.umask(0o022)
     try:
         out = tmp_path / "out.png"
-        code, err = run(capsys, args_for(files, out, "--iterations", "1"))
+        code, err = run_cli(capsys, args_for(files, out, "--iterations", "1"))
     finally:
         os.umask(old)
     assert code == 0, err

@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from cli_inputs import cli_argv, run_cli, write_cli_inputs
 from PIL import Image
-from synthetic_vgg import sample_image, write_vgg19_mat
 
 import stylize_cli
 from vgg import history, outputs
@@ -21,21 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("files")
-    write_vgg19_mat(root / "vgg.mat", "old")
-    Image.fromarray(sample_image(16, 20, seed=1).astype(np.uint8)).save(root / "content.png")
-    Image.fromarray(sample_image(24, 24, seed=2).astype(np.uint8)).save(root / "style.png")
-    return root
+    return write_cli_inputs(tmp_path_factory.mktemp("files"), "old")
 
 
 def argv_for(files, out, *extra):
-    base = ["--content", files / "content.png", "--styles", files / "style.png", "--output", out]
-    return [str(a) for a in [*base, "--network", files / "vgg.mat", "--iterations", "3", "--progress", "never", *extra]]
-
-
-def run(capsys, argv):
-    code = stylize_cli.main(argv)
-    return code, capsys.readouterr().err
+    return cli_argv(files, out, 3, "--progress", "never", *extra)
 
 
 def errors(err):
@@ -67,7 +57,7 @@ def test_an_output_that_appears_during_the_run_is_kept_and_the_result_too(files,
         return loop
 
     monkeypatch.setattr(stylize_cli, "make_run", racing)
-    code, err = run(capsys, argv_for(files, out))
+    code, err = run_cli(capsys, argv_for(files, out))
     assert code == 1 and len(errors(err)) == 1, err
     assert np.asarray(Image.open(out))[0, 0].tolist() == [1, 2, 3]  # the other run's file, untouched
     kept = err.split("the result is in ")[1].split()[0]
@@ -117,7 +107,7 @@ def test_no_output_is_an_input(files, tmp_path, capsys, flag, target, input_flag
     if input_flag == "--network":
         extra += ["--network", str(tmp_path / "net.png")]
     before = (where / target).read_bytes()
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra, flag, str(where / target)))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra, flag, str(where / target)))
     assert code == 2 and len(errors(err)) == 1, err
     assert f"{flag} " in err and "is the same file as" in err and input_flag in err
     assert (where / target).read_bytes() == before
@@ -127,14 +117,14 @@ def test_no_output_is_an_input(files, tmp_path, capsys, flag, target, input_flag
 def test_no_checkpoint_is_an_input(files, tmp_path, capsys, overwrite):
     Image.open(files / "content.png").save(tmp_path / "ck0.png")
     extra = ["--content", str(tmp_path / "ck0.png"), "--checkpoint-output", str(tmp_path / "ck%s.png")]
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra, "--checkpoint-iterations", "1", *overwrite))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra, "--checkpoint-iterations", "1", *overwrite))
     assert code == 2 and "--checkpoint-output" in err and "--content" in err, err
 
 
 def test_no_checkpoint_is_a_hard_link_of_an_input(files, tmp_path, capsys):
     os.link(files / "content.png", tmp_path / "ck_00002.png")
     extra = ["--checkpoint-output", str(tmp_path / "ck_%05d.png"), "--checkpoint-iterations", "2", "--overwrite"]
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--iterations", "5", *extra))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--iterations", "5", *extra))
     assert code == 2 and "is the same file as --content" in err, err
 
 
@@ -164,7 +154,7 @@ def test_a_full_disk_names_the_output_and_saves_the_result_under_a_fallback_name
 ):
     disk_full_for(["o"])
     out = tmp_path / "o.png"
-    code, err = run(capsys, argv_for(files, out))
+    code, err = run_cli(capsys, argv_for(files, out))
     assert code == 1 and len(errors(err)) == 1, err
     line = errors(err)[0]
     assert f"{out}: cannot be written ([Errno 28] No space left on device)" in line
@@ -178,7 +168,7 @@ def test_a_full_disk_names_the_output_and_saves_the_result_under_a_fallback_name
 def test_a_failed_checkpoint_is_reported_once_and_the_run_goes_on(files, tmp_path, capsys, disk_full_for):
     disk_full_for(["ck0", "ck1", "ck2", "ck3"])
     extra = ["--iterations", "5", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err
     warnings = [line for line in errors(err) if "checkpoint not saved" in line]
     assert len(warnings) == 1 and "ck0.png: cannot be written ([Errno 28]" in warnings[0]
@@ -191,7 +181,7 @@ def test_a_failed_progress_file_is_reported_once_and_the_run_goes_on(files, tmp_
 
     monkeypatch.setattr(history, "_write_line", full)
     log = tmp_path / "log.tsv"
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--progress-write", str(log)))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--progress-write", str(log)))
     assert code == 0 and (tmp_path / "o.png").exists(), err
     assert len(errors(err)) == 1 and f"--progress-write: {log}: cannot be written ([Errno 28]" in err
 
@@ -199,6 +189,6 @@ def test_a_failed_progress_file_is_reported_once_and_the_run_goes_on(files, tmp_
 def test_a_failed_plot_is_reported_once_and_the_run_goes_on(files, tmp_path, capsys, disk_full_for):
     disk_full_for(["plot"])
     extra = ["--progress-plot", str(tmp_path / "plot.png"), "--checkpoint-output", str(tmp_path / "ck%s.png")]
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra, "--checkpoint-iterations", "1"))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra, "--checkpoint-iterations", "1"))
     assert code == 0 and (tmp_path / "o.png").exists(), err
     assert len(errors(err)) == 1 and "--progress-plot" in err and "plot.png: cannot be written" in err

@@ -10,8 +10,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from cli_inputs import cli_argv, write_cli_inputs
 from PIL import Image
-from synthetic_vgg import sample_image, write_vgg19_mat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -19,16 +19,11 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("signals")
-    write_vgg19_mat(root / "vgg.mat", "new")
-    Image.fromarray(sample_image(16, 20, seed=1).astype(np.uint8)).save(root / "content.png")
-    Image.fromarray(sample_image(24, 24, seed=2).astype(np.uint8)).save(root / "style.png")
-    return root
+    return write_cli_inputs(tmp_path_factory.mktemp("signals"), "new")
 
 
 def argv_for(files, out, *extra):
-    base = ["--content", files / "content.png", "--styles", files / "style.png", "--output", out]
-    return [str(a) for a in [*base, "--network", files / "vgg.mat", "--iterations", str(10**6), *extra]]
+    return cli_argv(files, out, 10**6, *extra)
 
 
 def start(code: str, argv: list[str]) -> subprocess.Popen:

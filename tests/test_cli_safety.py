@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cli_inputs import cli_argv, run_cli, write_cli_inputs
 from PIL import Image
 from synthetic_vgg import sample_image, write_vgg19_mat
 
@@ -13,21 +14,11 @@ from vgg import arguments, memory
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("safety")
-    write_vgg19_mat(root / "vgg.mat", "old")
-    Image.fromarray(sample_image(16, 20, seed=1).astype(np.uint8)).save(root / "content.png")
-    Image.fromarray(sample_image(24, 24, seed=2).astype(np.uint8)).save(root / "style.png")
-    return root
+    return write_cli_inputs(tmp_path_factory.mktemp("safety"), "old")
 
 
 def argv_for(files, out, *extra):
-    base = ["--content", str(files / "content.png"), "--styles", str(files / "style.png"), "--output", str(out)]
-    return [*base, "--network", str(files / "vgg.mat"), "--iterations", "2", "--progress", "never", *extra]
-
-
-def run(capsys, argv):
-    code = stylize_cli.main([str(a) for a in argv])
-    return code, capsys.readouterr().err
+    return cli_argv(files, out, 2, "--progress", "never", *extra)
 
 
 def one_line_error(code, err, *parts):
@@ -44,14 +35,14 @@ def one_line_error(code, err, *parts):
 def test_network_shorter_than_a_mat_header_is_one_line(files, tmp_path, capsys, size):
     net = tmp_path / "short.mat"
     net.write_bytes((files / "vgg.mat").read_bytes()[:size])
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--network", net))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--network", net))
     one_line_error(code, err, "short.mat", "128-byte header")
 
 
 def test_network_with_nan_weights_names_the_file_and_layer(files, tmp_path, capsys):
     net = tmp_path / "nan.mat"
     write_vgg19_mat(net, "new", nan_layer="conv3_2")
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--network", net))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--network", net))
     one_line_error(code, err, "nan.mat", "conv3_2", "NaN or infinite")
     assert not (tmp_path / "o.png").exists()
 
@@ -94,13 +85,13 @@ def test_every_float_flag_is_checked_for_finite_values():
 @pytest.mark.parametrize("flag", FLOAT_FLAGS)
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "1e999"])
 def test_nan_and_infinity_are_refused_for_every_float_flag(files, tmp_path, capsys, no_network, flag, value):
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", f"{flag}={value}"))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", f"{flag}={value}"))
     one_line_error(code, err, flag, "finite")
 
 
 @pytest.mark.parametrize("seed", ["-1", str(2**32), str(10**30)])
 def test_seed_out_of_range_is_refused(files, tmp_path, capsys, no_network, seed):
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--seed", seed))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--seed", seed))
     one_line_error(code, err, "--seed", str(2**32 - 1))
 
 
@@ -115,7 +106,7 @@ def test_seeds_at_the_ends_of_the_range_are_taken():
 def test_images_smaller_than_the_network_takes_are_refused(files, tmp_path, capsys, no_network, size, extra):
     content = tmp_path / "thin.png"
     Image.fromarray(sample_image(*size).astype(np.uint8)).save(content)
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", content, *extra))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", content, *extra))
     one_line_error(code, err, "--content", "thin.png", "2x2")
     assert memory.smallest_side() == 2
 
@@ -123,7 +114,7 @@ def test_images_smaller_than_the_network_takes_are_refused(files, tmp_path, caps
 def test_a_one_pixel_style_is_fine(files, tmp_path, capsys):
     style = tmp_path / "dot.png"
     Image.new("RGB", (1, 1), (200, 30, 40)).save(style)
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--styles", style))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--styles", style))
     assert code == 0, err
 
 
@@ -137,21 +128,21 @@ def test_a_run_that_does_not_fit_is_refused_with_the_width_that_fits(files, tmp_
     monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
     loaded = []
     monkeypatch.setattr(stylize_cli, "load_vgg19", lambda *a, **k: loaded.append(1) or pytest.fail("loaded"))
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", content))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", content))
     one_line_error(code, err, "400x300", "host memory", memory.format_bytes(available), "--width")
     width = int(err.split("--width that fits is ")[1].split()[0])
     assert 190 <= width < 400 and not loaded
     assert memory.estimate_peak_bytes((width * 3 // 4, width), [(width * 3 // 4, width)]) <= available
     monkeypatch.undo()
     monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", content, "--width", str(width)))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", content, "--width", str(width)))
     assert code == 0, err  # the width it names does fit
 
 
 def test_the_guard_counts_the_styles_at_their_scale(files, tmp_path, capsys, monkeypatch):
     available = memory.estimate_peak_bytes((16, 20), [(16, 20)]) * 2
     monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "200"))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "200"))
     one_line_error(code, err, "needs about", "--width")
 
 
@@ -160,7 +151,7 @@ def test_out_of_memory_names_the_style_that_was_too_big(files, tmp_path, capsys,
         raise MemoryError("Unable to allocate 1.00 TiB")
 
     monkeypatch.setattr(stylize_cli, "write_images", no_memory)
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "20"))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "20"))
     lines = [x for x in err.splitlines() if "warning:" not in x]
     assert code == 2 and len(lines) == 1, err
     assert "style.png at scale 20" in lines[0] and "400x400" in lines[0] and "--style-scales" in lines[0]
@@ -180,7 +171,7 @@ def test_out_of_memory_names_the_style_that_was_too_big(files, tmp_path, capsys,
 )
 def test_the_later_originals_checkpoint_names_work(files, tmp_path, capsys, pattern, names):
     extra = ["--iterations", "4", "--checkpoint-output", tmp_path / pattern, "--checkpoint-iterations", "2"]
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err
     states = [name.replace(".png", ".state.npz") for name in names]  # the resume state beside each checkpoint
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, *states, "o.png"])
@@ -189,7 +180,7 @@ def test_the_later_originals_checkpoint_names_work(files, tmp_path, capsys, patt
 @pytest.mark.parametrize("pattern", ["ck.png", "ck%d%d.png", "ck{}{}.png", "ck%s/x.png", "ck%.png", "ck{x}.png"])
 def test_bad_checkpoint_patterns_are_one_line(files, tmp_path, capsys, no_network, pattern):
     extra = ["--checkpoint-output", tmp_path / pattern, "--checkpoint-iterations", "1"]
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
     one_line_error(code, err, "--checkpoint-output")
 
 
@@ -213,10 +204,10 @@ def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(
     (tmp_path / "ck_0004.png").write_bytes(b"not this pattern's padding")
     extra = ["--iterations", str(10**8), "--checkpoint-output", tmp_path / "ck_%05d.png"]
     extra += ["--checkpoint-iterations", "2", "--output", tmp_path / "ck_00006.png"]
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
     one_line_error(code, err, "ck_00006.png", "is also a --checkpoint-output file name")
     (tmp_path / "ck_00004.png").write_bytes(b"an earlier run's checkpoint")
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", *extra[:-2]))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra[:-2]))
     one_line_error(code, err, "ck_00004.png", "already exists; pass --overwrite")
 
 
@@ -228,7 +219,7 @@ def test_a_portrait_photo_comes_out_upright(files, tmp_path, capsys):
     exif = Image.Exif()
     exif[0x0112] = 6  # stored landscape, shown turned 90 degrees clockwise
     Image.fromarray(sample_image(16, 20).astype(np.uint8)).save(photo, exif=exif)
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", photo))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", photo))
     assert code == 0, err
     with Image.open(tmp_path / "o.png") as out:
         assert out.size == (16, 20)
@@ -240,10 +231,10 @@ def test_a_huge_jpeg_is_read_at_reduced_scale_for_a_small_width_and_refused_othe
     photo = tmp_path / "huge.jpg"
     Image.fromarray(sample_image(64, 80).astype(np.uint8)).save(photo)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # 5120 pixels: "huge"
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", photo))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", photo))
     one_line_error(code, err, "huge.jpg", "5,120 pixels", "2,000", "--width")
     assert "corrupt" not in err and "DecompressionBomb" not in err
-    code, err = run(capsys, argv_for(files, tmp_path / "o.png", "--content", photo, "--width", "20"))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", photo, "--width", "20"))
     assert code == 0, err
     with Image.open(tmp_path / "o.png") as out:
         assert out.size == (20, 16)

@@ -7,10 +7,8 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-from PIL import Image
-from synthetic_vgg import sample_image, write_vgg19_mat
+from cli_inputs import cli_argv, write_cli_inputs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pty = pytest.importorskip("pty", reason="needs POSIX pseudo-terminals")
@@ -55,13 +53,9 @@ def screen(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def output(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tty")
-    write_vgg19_mat(root / "vgg.mat", "new")
-    Image.fromarray(sample_image(16, 20, seed=1).astype(np.uint8)).save(root / "content.png")
-    Image.fromarray(sample_image(20, 20, seed=2).astype(np.uint8)).save(root / "style.png")
-    argv = ["stylize_cli.py", "--content", str(root / "content.png"), "--styles", str(root / "style.png")]
-    argv += ["--output", str(root / "out.png"), "--network", str(root / "vgg.mat"), "--iterations", "4"]
-    return run_on_a_terminal([*argv, "--print-iterations", "2", "--seed", "0"])
+    root = write_cli_inputs(tmp_path_factory.mktemp("tty"), "new", style_hw=(20, 20))
+    argv = cli_argv(root, root / "out.png", 4, "--print-iterations", "2", "--seed", "0")
+    return run_on_a_terminal(["stylize_cli.py", *argv])
 
 
 def test_status_stays_on_screen_while_each_step_runs(output):
