@@ -11,9 +11,10 @@ import zipfile
 import numpy as np
 import pytest
 import test_cli
+from cli_inputs import run_cli as run
 from PIL import Image
 from synthetic_vgg import write_vgg19_mat
-from test_cli import args_for, run
+from test_cli import args_for
 
 import stylize_cli
 from vgg import images

@@ -10,8 +10,9 @@ import re
 import numpy as np
 import pytest
 import test_cli
+from cli_inputs import run_cli as run
 from PIL import Image
-from test_cli import args_for, run
+from test_cli import args_for
 
 import stylize_cli
 from minigrad import backend as mg_backend
