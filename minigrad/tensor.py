@@ -14,7 +14,8 @@ class Tensor:
     """A numpy or cupy array that can record the ops applied to it.
 
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` accumulates into
-    ``.grad``. Arithmetic with Python scalars keeps the tensor's dtype.
+    ``.grad``. Arithmetic with Python or numpy scalars keeps the tensor's dtype, and the scalar
+    on the host as the op's constant: it never becomes an array.
 
     Nothing is ever rounded to an integer dtype: a float constant with an integer tensor, and an op
     whose result is not an integer (division, mean, a fractional or negative power, l2_loss,
