@@ -14,7 +14,8 @@ class Tensor:
     """A numpy or cupy array that can record the ops applied to it.
 
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` accumulates into
-    ``.grad``. Arithmetic with Python scalars keeps the tensor's dtype.
+    ``.grad``. Arithmetic with Python or numpy scalars keeps the tensor's dtype, and the scalar
+    on the host as the op's constant: it never becomes an array.
 
     Nothing is ever rounded to an integer dtype: a float constant with an integer tensor, and an op
     whose result is not an integer (division, mean, a fractional or negative power, l2_loss,
@@ -148,6 +149,32 @@ class Tensor:
 _KINDS = "biufc"  # bool < integers < floats < complex: a constant may not be of a later kind than the tensor
 
 
+def is_scalar(value: Any) -> bool:
+    """A Python or numpy scalar: ops keep it on the host (see scalar_like), never as an array."""
+    return isinstance(value, (int, float, complex, np.number, np.bool_))
+
+
+def _check_kind(natural: np.dtype, like: Tensor, op: str) -> None:
+    if natural.kind in _KINDS and _KINDS.index(natural.kind) > _KINDS.index(like.dtype.kind):
+        wider = "a complex" if natural.kind == "c" else "a float"
+        raise TypeError(
+            f"{op}: a {natural} constant would be rounded to the tensor's {like.dtype}; "
+            f"give the tensor {wider} dtype (e.g. with astype)"
+        )
+
+
+def scalar_like(value: Any, like: Tensor, op: str = "as_tensor") -> Any:
+    """A scalar as a numpy scalar of ``like``'s dtype, rounded as an array of that dtype would be.
+
+    numpy and cupy apply ``x * c`` with such a c directly (on cupy a kernel argument, no 0-d array
+    filled first) and keep x's dtype; the kinds are checked as in as_tensor.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()  # np.float64(2) * float32 tensor stays float32, like 2.0 does
+    _check_kind(np.dtype(type(value)), like, op)
+    return like.dtype.type(value)
+
+
 def as_tensor(value: Any, like: Tensor | None = None, op: str = "as_tensor") -> Tensor:
     """Wrap a constant; Python scalars, numpy scalars and lists take the dtype and backend of ``like``.
 
@@ -158,15 +185,9 @@ def as_tensor(value: Any, like: Tensor | None = None, op: str = "as_tensor") -> 
         return value
     if like is None or is_array(value):
         return Tensor(value)
-    if isinstance(value, np.generic):
-        value = value.item()  # np.float64(2) * float32 tensor stays float32, like 2.0 does
-    natural = np.asarray(value).dtype
-    if natural.kind in _KINDS and _KINDS.index(natural.kind) > _KINDS.index(like.dtype.kind):
-        wider = "a complex" if natural.kind == "c" else "a float"
-        raise TypeError(
-            f"{op}: a {natural} constant would be rounded to the tensor's {like.dtype}; "
-            f"give the tensor {wider} dtype (e.g. with astype)"
-        )
+    if is_scalar(value):
+        return Tensor(like.xp.asarray(scalar_like(value, like, op)))
+    _check_kind(np.asarray(value).dtype, like, op)
     return Tensor(like.xp.asarray(value, dtype=like.dtype))
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
-from ..tensor import Tensor, as_tensor
+from ..autograd import Function, describe
+from ..tensor import Tensor, as_tensor, is_scalar, scalar_like
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -93,6 +93,70 @@ class Div(_Binary):
         return (unbroadcast(ga, sa) if self.needs_input_grad[0] else None, gb)
 
 
+class _Constant(Function):
+    """x op c for a host constant c, a numpy scalar of x's dtype (scalar_like): c is never an array,
+    so on cupy the op is one kernel with c as its argument, and only x takes a gradient."""
+
+    def __init__(self, c: Any) -> None:
+        self.c = c
+
+    def fail(self, message: str, *arrays: Any, error: type = ValueError) -> Exception:
+        return error(f"{self.name}: {message} (inputs: {describe(arrays)} and the constant {self.c} {self.c.dtype})")
+
+
+class AddConstant(_Constant):
+    def forward(self, x: Any) -> Any:
+        return x + self.c
+
+    def backward(self, gy: Any) -> tuple[Any]:
+        return (gy,)
+
+
+class SubConstant(_Constant):
+    def forward(self, x: Any) -> Any:
+        return x - self.c
+
+    def backward(self, gy: Any) -> tuple[Any]:
+        return (gy,)
+
+
+class ConstantSub(_Constant):
+    def forward(self, x: Any) -> Any:
+        return self.c - x
+
+    def backward(self, gy: Any) -> tuple[Any]:
+        return (-gy,)
+
+
+class MulConstant(_Constant):
+    def forward(self, x: Any) -> Any:
+        return x * self.c
+
+    def backward(self, gy: Any) -> tuple[Any]:
+        return (gy * self.c,)
+
+
+class DivConstant(_Constant):
+    def forward(self, x: Any) -> Any:
+        self.require_float(x)
+        return x / self.c
+
+    def backward(self, gy: Any) -> tuple[Any]:
+        return (gy / self.c,)  # not gy * (1 / c): the same rounding as Div's
+
+
+class ConstantDiv(_Constant):
+    def forward(self, x: Any) -> Any:
+        self.require_float(x)
+        y = self.c / x
+        self.save(x, y)
+        return y
+
+    def backward(self, gy: Any) -> tuple[Any]:
+        x, y = self.saved
+        return (-(gy / x) * y,)  # d(c/x)/dx = -c/x**2 = -(1/x) * y, computed as Div computes it
+
+
 class Neg(Function):
     def forward(self, x: Any) -> Any:
         return -x
@@ -125,20 +189,29 @@ def _pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     return Tensor(a), Tensor(b)
 
 
+def _binary(op: str, a: Any, b: Any, arrays: type, tensor_first: type, constant_first: type) -> Tensor:
+    """The op over two arrays, or with a scalar operand kept on the host as the op's constant."""
+    if isinstance(a, Tensor) and is_scalar(b):
+        return tensor_first.apply(a, c=scalar_like(b, a, op))
+    if isinstance(b, Tensor) and is_scalar(a):
+        return constant_first.apply(b, c=scalar_like(a, b, op))
+    return arrays.apply(*_pair(a, b, op))
+
+
 def add(a: Any, b: Any) -> Tensor:
-    return Add.apply(*_pair(a, b, "Add"))
+    return _binary("Add", a, b, Add, AddConstant, AddConstant)
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    return Sub.apply(*_pair(a, b, "Sub"))
+    return _binary("Sub", a, b, Sub, SubConstant, ConstantSub)
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    return Mul.apply(*_pair(a, b, "Mul"))
+    return _binary("Mul", a, b, Mul, MulConstant, MulConstant)
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return Div.apply(*_pair(a, b, "Div"))
+    return _binary("Div", a, b, Div, DivConstant, ConstantDiv)
 
 
 def neg(x: Tensor) -> Tensor:
