@@ -282,6 +282,25 @@ def test_preserve_colors_keeps_the_contents_chroma(net, scene):
     assert np.abs(image - image[..., :1]).max() <= 1  # a gray content gives a gray result
 
 
+def _mean_diff(a, b):
+    return float(np.abs(a - b).mean())
+
+
+def test_preserve_colors_takes_the_styled_luminance_and_the_contents_chroma(net, scene):
+    content, styles = scene
+    settings = {"iterations": 2, "seed": 3, "stream": io.StringIO()}  # from noise: far from the content
+    styled = list(stylize(net, content, styles[:1], **settings))[-1][1]
+    settings["stream"] = io.StringIO()
+    kept = list(stylize(net, content, styles[:1], preserve_colors=True, **settings))[-1][1]
+    y_styled, y_content, y_kept = _ycbcr(styled), _ycbcr(content), _ycbcr(kept)
+    assert (
+        _mean_diff(y_styled[..., 0], y_content[..., 0]) > 10 and _mean_diff(y_styled[..., 1:], y_content[..., 1:]) > 10
+    )
+    # 8-bit luma and RGB gamut clipping move a few levels (about 1.4 on average here)
+    assert _mean_diff(y_kept[..., 0], y_styled[..., 0]) < 3  # the luminance is the stylised image's
+    assert _mean_diff(y_kept[..., 1:], y_content[..., 1:]) < 3  # the chroma is the content's
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [
