@@ -248,11 +248,13 @@ def test_a_run_that_improves_then_diverges_keeps_the_best_finite_step(net, scene
     totals = [g["total"] for g in ref.printed_losses(stream.getvalue())]  # totals[k]: after k steps
     real_step, steps = driver._step, []
 
-    def step_then_blow_up(stage, losses, loss):  # the image becomes infinite at the 7th step
-        real_step(stage, losses, loss)
+    def step_then_blow_up(stage, losses, *rest):  # the image becomes infinite at the 7th step
+        reused = real_step(stage, losses, *rest)
         steps.append(1)
         if len(steps) == 7:
             stage.image.data[...] = np.inf
+            return None  # the losses of a line search's last trial are not the infinite image's
+        return reused
 
     monkeypatch.setattr(driver, "_step", step_then_blow_up)
     with pytest.raises(LossNotFiniteError) as info:
