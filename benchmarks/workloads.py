@@ -13,11 +13,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vgg.config import NOISE_STD
+from vgg.estimate import DEEPEST, iteration_flops
 from vgg.losses import STYLE_LAYERS, content_layer_weights, style_layer_weights
-from vgg.model import BLOCK_CHANNELS, MEAN_PIXEL, VGG19_LAYERS, random_params
+from vgg.model import MEAN_PIXEL, VGG19_LAYERS, random_params
 from vgg.stylize import StyleConfig
 
-DEEPEST = "relu5_1"
 DEFAULTS = StyleConfig()  # the one source of the weights and Adam's settings
 CONTENT_LAYERS = content_layer_weights(DEFAULTS.content_weight_blend)  # {"relu4_2": 1.0}
 LAYER_WEIGHTS = style_layer_weights(DEFAULTS.style_layer_weight_exp)
@@ -34,23 +35,13 @@ def images(size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray
     rng = np.random.default_rng(seed)
     content = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32) - MEAN_PIXEL
     style = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32) - MEAN_PIXEL
-    noise = (rng.standard_normal((1, size, size, 3)) * 0.256).astype(np.float32)
+    noise = (rng.standard_normal((1, size, size, 3)) * NOISE_STD).astype(np.float32)
     return content, style, noise
 
 
 def flops(size: int) -> float:
     """Multiply-adds x2 of the convolutions (forward + input gradient) and the Gram matrices."""
-    total, h, c_in = 0.0, size, 3
-    for name in VGG19_LAYERS[: VGG19_LAYERS.index(DEEPEST) + 1]:
-        if name.startswith("pool"):
-            h = -(-h // 2)
-        elif name.startswith("conv"):
-            c_out = BLOCK_CHANNELS[int(name[4]) - 1]
-            total += 2 * (2 * 9 * c_in * c_out * h * h)
-            c_in = c_out
-        elif name in STYLE_LAYERS:
-            total += 2 * (2 * h * h * c_in * c_in)
-    return total
+    return float(iteration_flops((size, size)))
 
 
 def minigrad_setup(size: int, backend: str = "numpy") -> tuple:

@@ -51,8 +51,7 @@ def test_every_flag_reaches_the_run(files, tmp_path, capsys, spy):
     extra += ["--initial-noiseblend", "0.25", "--content-weight", "7", "--style-weight", "11", "--tv-weight", "13"]
     extra += ["--content-weight-blend", "0.4", "--style-layer-weight-exp", "1.5", "--learning-rate", "2"]
     extra += ["--beta1", "0.8", "--beta2", "0.95", "--epsilon", "1e-6", "--preserve-colors", "--seed", "5"]
-    extra += ["--print-iterations", "2", "--optimizer", "lbfgs", "--lbfgs-history", "9"]
-    extra += ["--line-search", "strong_wolfe", "--width", "10", "--progress", "never"]
+    extra += ["--print-iterations", "2", "--width", "10", "--progress", "never"]
     extra += ["--progress-write", str(tmp_path / "p.tsv"), "--progress-plot", str(tmp_path / "p.png")]
     code, err = run(capsys, args_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err
@@ -72,8 +71,27 @@ def test_every_flag_reaches_the_run(files, tmp_path, capsys, spy):
     assert (c.content_weight_blend, c.style_layer_weight_exp, c.learning_rate) == (0.4, 1.5, 2.0)
     assert (c.beta1, c.beta2, c.epsilon, c.preserve_colors, c.seed) == (0.8, 0.95, 1e-6, True, 5)
     assert (c.iterations, c.print_iterations) == (3, 2)
-    assert (c.optimizer, c.lbfgs_history, c.line_search) == ("lbfgs", 9, "strong_wolfe")
-    assert call["resume"] is None and call["style_layers"] is False
+    assert c.optimizer == "adam" and call["resume"] is None and call["style_layers"] is False
+    lbfgs = ["--optimizer", "lbfgs", "--lbfgs-history", "9", "--line-search", "strong_wolfe", "--overwrite"]
+    code, err = run(capsys, args_for(files, tmp_path / "o.png", *lbfgs))
+    assert code == 0, err
+    assert (spy[-1]["config"].optimizer, spy[-1]["config"].lbfgs_history, spy[-1]["config"].line_search) == (
+        "lbfgs", 9, "strong_wolfe")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--optimizer", "lbfgs", "--beta1", "0.9"], "--beta1 applies to --optimizer adam only"),
+        (["--optimizer", "lbfgs", "--eps", "1e-8"], "--eps applies to --optimizer adam only"),
+        (["--lbfgs-history", "100"], "--lbfgs-history applies to --optimizer lbfgs only"),
+        (["--optimizer", "adam", "--line-search", "none"], "--line-search applies to --optimizer lbfgs only"),
+    ],
+)
+def test_a_flag_of_the_other_optimiser_is_one_line_naming_it(files, tmp_path, capsys, spy, flags, expected):
+    code, err = run(capsys, args_for(files, tmp_path / "o.png", *flags))  # even at its default value
+    assert code == 2 and len(err.splitlines()) == 1 and expected in err, err
+    assert spy == [] and not (tmp_path / "o.png").exists()
 
 
 def test_scale_flags_reach_the_run_with_the_styles_as_read(files, tmp_path, capsys, spy):
@@ -240,3 +258,46 @@ def test_a_state_that_cannot_be_written_is_a_warning_and_the_run_goes_on(files, 
     warnings = [x for x in err.splitlines() if "resume state could not be written" in x]
     assert len(warnings) == 2 and "No space left on device" in warnings[0]
     assert sorted(os.listdir(tmp_path)) == ["ck0.png", "ck1.png", "o.png"]
+
+
+def test_a_run_resumes_from_another_directory_with_the_files_it_was_started_with(files, tmp_path, capsys, monkeypatch):
+    rv = tmp_path / "rv"
+    rv.mkdir()
+    for name in ("content.png", "style.png", "vgg.mat"):
+        (rv / name).write_bytes((files / name).read_bytes())
+    monkeypatch.chdir(rv)  # started with names relative to rv
+    argv = ["--content", "content.png", "--styles", "style.png", "--network", "vgg.mat", "--output", "o.png"]
+    argv += ["--iterations", "4", "--checkpoint-output", "ck%s.png", "--checkpoint-iterations", "1", "--seed", "3"]
+    assert run(capsys, argv)[0] == 0
+    monkeypatch.chdir(tmp_path)  # resumed from the directory above, where another content.png lies
+    Image.fromarray(np.zeros((16, 20, 3), np.uint8)).save(tmp_path / "content.png")
+    code, err = run(capsys, ["--resume", "rv/ck1.state.npz", "--output", "r.png", "--overwrite"])
+    assert code == 0, err
+    np.testing.assert_array_equal(_pixels(tmp_path / "r.png"), _pixels(rv / "o.png"))
+    assert not (tmp_path / "ck2.png").exists()  # its checkpoints where they were, in rv
+
+
+def test_a_flag_given_with_resume_is_refused_even_at_its_default(files, tmp_path, capsys):
+    state = _state(files, tmp_path, capsys)
+    for flag in (["--iterations", "100"], ["--iterations", "50"], ["--pooling", "max"]):
+        code, err = run(capsys, ["--resume", str(state), "--output", str(tmp_path / "r.png"), *flag])
+        assert code == 2 and f"{flag[0]} cannot be given with --resume" in err, err
+
+
+def test_a_resumed_dry_run_estimates_only_the_iterations_left(files, tmp_path, capsys):
+    extra = ["--iterations", "8", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    assert run(capsys, args_for(files, tmp_path / "o.png", *extra))[0] == 0
+    argv = [
+        "--resume",
+        str(tmp_path / "ck4.state.npz"),
+        "--output",
+        str(tmp_path / "r.png"),
+        "--dry-run",
+        "--overwrite",
+    ]
+    assert stylize_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "8 iterations, resumed after iteration 4" in out
+    (count, each), total = re.findall(r": (\d+) iterations, about (\S+) s each", out)[0], re.findall(
+        r"estimated time about (\S+) s", out)[0]  # fmt: skip
+    assert int(count) == 3 and float(total) == pytest.approx(3 * float(each), rel=0.01)  # iterations 5, 6, 7

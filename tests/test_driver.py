@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import test_features
 
+import minigrad as mg
 from vgg import ConfigError, Run, stylize
 from vgg.driver import Checkpoint, End, IterationDone, IterationStarted, LossesRead
 
@@ -55,3 +56,20 @@ def test_stylize_checks_its_settings_at_the_call(net, scene):
         stylize(net, content, [style], iterations=0)  # no next(): the call itself refuses
     with pytest.raises(ConfigError, match="unknown setting 'iteration'"):
         stylize(net, content, [style], iteration=3)
+
+
+@pytest.mark.parametrize("readback_every", [1, 10])  # 10: the GPU's schedule, the loss not read back each step
+def test_the_line_search_loop_runs_no_backward_pass_twice_at_one_point(net, scene, monkeypatch, readback_every):
+    content, style = scene
+    points, backward = [], mg.Tensor.backward
+
+    def counted(self, *args, **kwargs):
+        points.append(run.stage.image.data.tobytes())
+        return backward(self, *args, **kwargs)
+
+    monkeypatch.setattr(mg.Tensor, "backward", counted)
+    settings = {"optimizer": "lbfgs", "line_search": "strong_wolfe", "readback_every": readback_every}
+    run = Run(net, content, [style], iterations=6, seed=0, **settings)
+    list(run.events())
+    repeated = [k for k in range(1, len(points)) if points[k] == points[k - 1]]
+    assert repeated == [] and len(points) >= 6  # each pass at a new point: the accepted trial's is reused

@@ -13,6 +13,8 @@ import pytest
 
 import minigrad as mg
 from benchmarks import bench_gpu, bench_threads, gpu_memory, worker, workloads
+from vgg import config as vgg_config
+from vgg import estimate
 from vgg.stylize import StyleConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +28,16 @@ def test_the_workload_takes_the_loops_defaults() -> None:
         config.content_weight, config.style_weight, config.tv_weight)  # fmt: skip
     assert objective.net.pooling == config.pooling and objective.content_weights == workloads.CONTENT_LAYERS
     assert adam.lr == config.lr() == 10.0 and image.shape == (1, 16, 16, 3)
+
+
+def test_the_workload_takes_the_loops_flops_and_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    for size in (16, 37, 224):
+        assert workloads.flops(size) == estimate.iteration_flops((size, size))
+    assert workloads.DEEPEST is estimate.DEEPEST and workloads.NOISE_STD is vgg_config.NOISE_STD
+    monkeypatch.setattr(estimate, "DEEPEST", "relu4_1")  # one source: the estimate's change reaches the benchmark
+    assert workloads.flops(37) == estimate.iteration_flops((37, 37))
+    monkeypatch.setattr(workloads, "NOISE_STD", 1.0)
+    assert 0.9 < float(workloads.images(64)[2].std()) < 1.1
 
 
 def _fake_torch() -> types.ModuleType:

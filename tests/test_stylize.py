@@ -248,11 +248,13 @@ def test_a_run_that_improves_then_diverges_keeps_the_best_finite_step(net, scene
     totals = [g["total"] for g in ref.printed_losses(stream.getvalue())]  # totals[k]: after k steps
     real_step, steps = driver._step, []
 
-    def step_then_blow_up(stage, losses, loss):  # the image becomes infinite at the 7th step
-        real_step(stage, losses, loss)
+    def step_then_blow_up(stage, losses, *rest):  # the image becomes infinite at the 7th step
+        reused = real_step(stage, losses, *rest)
         steps.append(1)
         if len(steps) == 7:
             stage.image.data[...] = np.inf
+            return None  # the losses of a line search's last trial are not the infinite image's
+        return reused
 
     monkeypatch.setattr(driver, "_step", step_then_blow_up)
     with pytest.raises(LossNotFiniteError) as info:
@@ -280,6 +282,25 @@ def test_preserve_colors_keeps_the_contents_chroma(net, scene):
     run = stylize(net, gray, styles[:1], gray, iterations=2, preserve_colors=True, stream=io.StringIO())
     image = list(run)[-1][1]
     assert np.abs(image - image[..., :1]).max() <= 1  # a gray content gives a gray result
+
+
+def _mean_diff(a, b):
+    return float(np.abs(a - b).mean())
+
+
+def test_preserve_colors_takes_the_styled_luminance_and_the_contents_chroma(net, scene):
+    content, styles = scene
+    settings = {"iterations": 2, "seed": 3, "stream": io.StringIO()}  # from noise: far from the content
+    styled = list(stylize(net, content, styles[:1], **settings))[-1][1]
+    settings["stream"] = io.StringIO()
+    kept = list(stylize(net, content, styles[:1], preserve_colors=True, **settings))[-1][1]
+    y_styled, y_content, y_kept = _ycbcr(styled), _ycbcr(content), _ycbcr(kept)
+    assert (
+        _mean_diff(y_styled[..., 0], y_content[..., 0]) > 10 and _mean_diff(y_styled[..., 1:], y_content[..., 1:]) > 10
+    )
+    # 8-bit luma and RGB gamut clipping move a few levels (about 1.4 on average here)
+    assert _mean_diff(y_kept[..., 0], y_styled[..., 0]) < 3  # the luminance is the stylised image's
+    assert _mean_diff(y_kept[..., 1:], y_content[..., 1:]) < 3  # the chroma is the content's
 
 
 @pytest.mark.parametrize(

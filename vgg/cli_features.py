@@ -28,7 +28,13 @@ REQUIRED = ("content", "styles", "output")
 RESUME_MAY_OVERRIDE = ("output", "network")
 # With --resume: this invocation's own, never taken from the state
 RESUME_OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run")
-NOT_SAVED = ("resume", "dry_run", "resume_iteration", "resume_meta", "resume_arrays")
+GIVEN = "given_flags"  # {dest: the flag as typed} of the flags on the command line, recorded as parsed
+NOT_SAVED = ("resume", "dry_run", "resume_iteration", "resume_meta", "resume_arrays", GIVEN)
+# Saved absolute, so that a run resumed from another directory reads and writes the same files
+PATH_FLAGS = ("content", "styles", "output", "checkpoint_output", "network", "initial", "progress_write",
+              "progress_plot", "log")  # fmt: skip
+# The flags of one optimiser only: refused with the other
+OPTIMIZER_FLAGS = {"adam": ("beta1", "beta2", "epsilon"), "lbfgs": ("lbfgs_history", "line_search")}
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -53,6 +59,25 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="STATE", help="continue the run saved in STATE (a .state.npz checkpoint)")
     p.add_argument("--log", metavar="FILE", help="write the run as JSON lines to FILE (default off)")
     p.add_argument("--dry-run", action="store_true", help="check everything, print the estimates, compute nothing")
+    for action in p._actions:  # every flag declared so far (add_flags comes last) records that it was given
+        action.__class__ = _recording(type(action))
+
+
+def _recording(cls: type[argparse.Action]) -> type[argparse.Action]:
+    class Recorded(cls):  # type: ignore[valid-type, misc]
+        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+            if not hasattr(namespace, GIVEN):
+                setattr(namespace, GIVEN, {})
+            getattr(namespace, GIVEN)[self.dest] = option_string or self.dest
+            super().__call__(parser, namespace, values, option_string)
+
+    Recorded.__name__ = cls.__name__
+    return Recorded
+
+
+def given(args: argparse.Namespace) -> dict[str, str]:
+    """{dest: flag as typed} of the flags given on the command line (a default given again counts)."""
+    return getattr(args, GIVEN, {})
 
 
 def require_inputs(args: argparse.Namespace) -> None:
@@ -64,19 +89,22 @@ def require_inputs(args: argparse.Namespace) -> None:
 
 
 def apply_resume(args: argparse.Namespace, defaults: Mapping[str, Any]) -> None:
-    """With --resume: ``args`` filled in from the arguments saved with the state, its arrays as ``resume_arrays``."""
+    """With --resume: ``args`` filled in from the arguments saved with the state, its arrays as ``resume_arrays``.
+
+    Which flags were given comes from the parse itself (``given``); ``defaults`` is no longer needed.
+    """
     if args.resume is None:
         return
     arrays, meta = state.load_state(args.resume)
-    given = [k for k, v in vars(args).items() if k not in (*RESUME_OWN, *RESUME_MAY_OVERRIDE) and v != defaults.get(k)]
-    if given:
-        flag = "--" + given[0].replace("_", "-")
-        raise ConfigError(f"{flag} cannot be given with --resume, which goes on with the saved run's settings")
+    typed = given(args)
+    refused = [flag for k, flag in typed.items() if k not in (*RESUME_OWN, *RESUME_MAY_OVERRIDE)]
+    if refused:
+        raise ConfigError(f"{refused[0]} cannot be given with --resume, which goes on with the saved run's settings")
     saved = meta.get("cli")
     if not isinstance(saved, dict):
         raise state.StateError(f"{args.resume}: saved by the Python API, not the command line: nothing to resume")
     for key, value in saved.items():
-        if key not in RESUME_OWN and not (key in RESUME_MAY_OVERRIDE and getattr(args, key) != defaults.get(key)):
+        if key not in RESUME_OWN and not (key in RESUME_MAY_OVERRIDE and key in typed):
             setattr(args, key, value)
     args.resume_iteration, args.resume_meta, args.resume_arrays = int(arrays["iteration"]), meta, arrays
 
@@ -88,6 +116,7 @@ def resumed_after(args: argparse.Namespace) -> int:
 
 def check_files(args: argparse.Namespace, config: StyleConfig) -> None:
     """The files of these flags, checked as the other outputs are, before anything is read."""
+    _check_optimizer_flags(args, config)
     if config.scales is not None and args.width is not None:
         raise ConfigError("--width and --scales both set the content's width: give one of them")
     if args.log is not None:
@@ -103,6 +132,15 @@ def check_files(args: argparse.Namespace, config: StyleConfig) -> None:
         existing = next(arguments.existing_checkpoints(pattern, later), None)
         if existing is not None:
             raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
+
+
+def _check_optimizer_flags(args: argparse.Namespace, config: StyleConfig) -> None:
+    """ConfigError for a flag of the optimiser not used (it would be ignored without a word)."""
+    typed = given(args)
+    for optimizer, dests in OPTIMIZER_FLAGS.items():
+        flag = next((typed[d] for d in dests if d in typed and config.optimizer != optimizer), None)
+        if flag is not None:
+            raise ConfigError(f"{flag} applies to --optimizer {optimizer} only, not --optimizer {config.optimizer}")
 
 
 def check_scale_sides(config: StyleConfig, content: np.ndarray) -> None:
@@ -140,7 +178,15 @@ def _state_not_written(name: str, exc: OSError) -> None:
 
 
 def saved_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in vars(args).items() if k not in NOT_SAVED}
+    """The arguments to resume with: the paths absolute."""
+    saved = {k: v for k, v in vars(args).items() if k not in NOT_SAVED}
+    for key in PATH_FLAGS:
+        value = saved.get(key)
+        if isinstance(value, list):
+            saved[key] = [os.path.abspath(v) for v in value]
+        elif value is not None:
+            saved[key] = os.path.abspath(value)
+    return saved
 
 
 def dry_run_report(run: Run) -> str:
@@ -158,12 +204,14 @@ def dry_run_report(run: Run) -> str:
     rate = gemm_rate(config.backend)
     channels = [run.net.channels[f"conv{block}_1"] for block in range(1, 6)]
     per_stage = seconds_per_iteration([hw for hw, _ in sizes], config.optimizer, config.line_search, rate, channels)
-    total = sum(s * n for s, n in zip(per_stage, config.stage_iterations()))
+    after = -1 if run.resume is None else int(run.resume["iteration"])
+    left = [max(0, end - max(first, after + 1)) for first, end in run.bounds]  # a resumed run's remaining ones
+    total = sum(s * n for s, n in zip(per_stage, left))
     where = "host" if config.backend == "numpy" else "GPU"
     lines = [f"dry run: nothing computed; {config.optimizer} on {config.backend}, {run.schedule.n} iterations"]
     if run.resume is not None:
         lines[0] += f", resumed after iteration {int(run.resume['iteration'])}"
-    for (hw, _), seconds, n in zip(sizes, per_stage, config.stage_iterations()):
+    for (hw, _), seconds, n in zip(sizes, per_stage, left):
         lines.append(f"  {hw[1]}x{hw[0]}: {n} iterations, about {seconds:.3g} s each")
     free = "unknown" if available is None else memory.format_bytes(available)
     lines.append(f"  estimated peak {where} memory {memory.format_bytes(peak)} ({free} available)")

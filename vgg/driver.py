@@ -155,38 +155,61 @@ def _check(stage: Stage, read: LossesRead) -> None:
     raise LossNotFiniteError(f"the loss became {total} {where}", read.i - 1, image, tracker.finite_loss)
 
 
-def _closure(stage: Stage) -> Callable[[], float]:
+@dataclass
+class _Trial:
+    """The last point a line search evaluated: the image there and its losses, their gradient in ``.grad``."""
+
+    x: Any = None
+    losses: Losses | None = None
+
+
+def _closure(stage: Stage, trial: _Trial) -> Callable[[], float]:
     """zero grads, forward, backward, the loss as a float: for optimisers that evaluate more points."""
 
     def closure() -> float:
         stage.optimizer.zero_grad()
+        trial.losses = None  # one trial graph alive at a time
         losses = _evaluate(stage)
         with _quiet():
             losses.total.backward()
+        trial.x, trial.losses = stage.image.data.copy(), losses
         return losses.total.item()
 
     return closure
 
 
-def _step(stage: Stage, losses: Losses, loss: float | None) -> None:
+def _step(stage: Stage, losses: Losses, loss: float | None, differentiated: bool) -> Losses | None:
+    """One step from ``losses`` (their gradient already in ``.grad`` if ``differentiated``); the losses after it.
+
+    A line search usually accepts the last point it tried: its losses are the step's result, with their
+    gradient, and the loop's own evaluation would repeat that forward and backward pass.
+    """
+    trial = _Trial()
+    searches = getattr(stage.optimizer, "line_search", None) is not None
     with _quiet():
-        losses.total.backward()
-        stage.optimizer.step(_closure(stage), loss)
+        if not differentiated:
+            losses.total.backward()
+        if searches and loss is None:
+            loss = losses.total.item()  # the search's f(0), which it would otherwise evaluate again
+        stage.optimizer.step(_closure(stage, trial), loss)
+    if trial.losses is not None and bool(stage.image.xp.array_equal(trial.x, stage.image.data)):
+        return trial.losses
     stage.optimizer.zero_grad()
+    return None
 
 
 def drive(stage: Stage, schedule: Schedule, last_stage: bool = True) -> Iterator[Event]:
     """The iterations of one stage; the seed's order of evaluations, prints and checkpoints."""
-    losses = _evaluate(stage)
+    losses, differentiated = _evaluate(stage), False
     read = _read(stage, losses, stage.start, schedule)  # the image the first step starts from
     yield read
     _check(stage, read)
     for i in range(stage.start, stage.end):
         last = i == stage.end - 1
         yield IterationStarted(i, schedule.n, read.losses if schedule.prints(i, last) else None)
-        _step(stage, losses, read.losses["total"] if read.i == i else None)
+        reused = _step(stage, losses, read.losses["total"] if read.i == i else None, differentiated)
         # the next step's forward pass is also this step's checkpoint evaluation
-        losses = _evaluate(stage, grad=not last)
+        losses, differentiated = (reused, True) if reused is not None else (_evaluate(stage, grad=not last), False)
         if schedule.reads_after(i, last, i + 1 == stage.end - 1):
             read = _read(stage, losses, i + 1, schedule)
             yield read

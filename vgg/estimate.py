@@ -23,8 +23,8 @@ from .memory import layer_shapes
 from .model import BLOCK_CHANNELS, layer_kind
 
 DEEPEST = "relu5_1"
-# Evaluations of the loss and its gradient per iteration: one; L-BFGS's strong-Wolfe search adds at
-# least one trial point to the loop's own evaluation.
+# Evaluations of the loss and its gradient per iteration: one; L-BFGS's strong-Wolfe search tries at
+# least one point, and the loop evaluates the accepted one again only when it was not the last tried.
 EVALUATIONS = {"adam": 1.0, "lbfgs": 1.0, "lbfgs+strong_wolfe": 2.0}
 
 
