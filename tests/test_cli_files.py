@@ -95,6 +95,8 @@ def _links(files, tmp_path):
         ("--progress-plot", "content.png", "--content"),
         ("--progress-plot", "initial.png", "--initial"),
         ("--output", "net.png", "--network"),
+        ("--log", "style.png", "--styles"),
+        ("--log", "net.png", "--network"),
     ],
 )
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
@@ -111,6 +113,21 @@ def test_no_output_is_an_input(files, tmp_path, capsys, flag, target, input_flag
     assert code == 2 and len(errors(err)) == 1, err
     assert f"{flag} " in err and "is the same file as" in err and input_flag in err
     assert (where / target).read_bytes() == before
+
+
+@pytest.mark.parametrize("flag", ["--progress-write", "--progress-plot", "--log", "--output"])
+def test_no_output_is_the_state_being_resumed(files, tmp_path, capsys, flag):
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    state = tmp_path / "ck1.state.npz"
+    before = state.read_bytes()
+    argv = ["--resume", str(state), "--progress", "never", "--overwrite"]
+    argv += ["--output", str(tmp_path / "r.png")] if flag != "--output" else []
+    code, err = run_cli(capsys, [*argv, flag, str(state)])
+    assert code == 2 and len(errors(err)) == 1, err
+    assert f"{flag} {state} is the same file as --resume" in err
+    assert state.read_bytes() == before
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])

@@ -51,16 +51,19 @@ def check_checkpoint_files(args: argparse.Namespace, config: StyleConfig) -> Non
 
 def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     named = [("--content", args.content), *(("--styles", s) for s in args.styles), ("--initial", args.initial)]
-    return [(flag, path) for flag, path in [*named, ("--network", args.network)] if path is not None]
+    named += [("--network", args.network), ("--resume", getattr(args, "resume", None))]
+    return [(flag, path) for flag, path in named if path is not None]
 
 
 def check_not_inputs(args: argparse.Namespace, config: StyleConfig) -> None:
-    """No output (--output, checkpoints, progress files) is the same file as an input, --overwrite or not."""
+    """No output (--output, checkpoints, progress files, --log) is the same file as an input (--resume STATE
+    among them), --overwrite or not."""
     inputs = _inputs(args)
     files = [
         ("--output", args.output),
         ("--progress-write", args.progress_write),
         ("--progress-plot", args.progress_plot),
+        ("--log", getattr(args, "log", None)),
     ]
     outputs.check_not_inputs([(flag, path) for flag, path in files if path is not None], inputs)
     if args.checkpoint_output is None:
