@@ -3,6 +3,7 @@ interrupts that keep the work (real signals to a real process)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import subprocess
@@ -180,6 +181,28 @@ def test_a_full_disk_names_the_output_and_saves_the_result_under_a_fallback_name
     with Image.open(fallback) as img:
         assert img.size == (20, 16)
     assert sorted(os.listdir(tmp_path)) == [os.path.basename(fallback)]  # no temporary file left
+
+
+def test_a_failed_copy_on_a_filesystem_without_links_leaves_no_partial_output(files, tmp_path, capsys, monkeypatch):
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    copy, calls = outputs.shutil.copyfileobj, []
+
+    def full_once(src, dst):  # the copy to --output fails half way; the one to the fallback name works
+        calls.append(1)
+        if len(calls) == 1:
+            dst.write(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copy(src, dst)
+
+    monkeypatch.setattr(outputs.os, "link", no_links)
+    monkeypatch.setattr(outputs.shutil, "copyfileobj", full_once)
+    out = tmp_path / "o.png"
+    code, err = run_cli(capsys, argv_for(files, out))
+    assert code == 1 and len(errors(err)) == 1 and f"{out}: cannot be written ([Errno 28]" in err, err
+    assert not out.exists()  # no partial file under the output's name
+    assert sorted(os.listdir(tmp_path)) == [f"o.unsaved-{os.getpid()}.png"]
 
 
 def test_a_failed_checkpoint_is_reported_once_and_the_run_goes_on(files, tmp_path, capsys, disk_full_for):
