@@ -27,7 +27,7 @@ from vgg.model import POOLINGS
 from vgg.progress import MODES
 from vgg.stylize import Run, StyleConfig
 
-PROG = "stylize"
+PROG = safekeeping.PROG  # one program name for every message, ours and safekeeping's
 DEFAULTS = StyleConfig()
 NETWORK = "imagenet-vgg-verydeep-19.mat"
 

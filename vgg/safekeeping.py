@@ -23,7 +23,7 @@ from .errors import ImageError, StyleError
 from .listeners import Listener
 from .progress import ERASE
 
-PROG = "stylize"
+PROG = "stylize"  # the program name every message starts with (stylize_cli uses this one)
 
 
 def say(kind: str, text: str, stream: TextIO | None = None) -> None:
