@@ -67,6 +67,27 @@ def test_an_output_that_appears_during_the_run_is_kept_and_the_result_too(files,
         assert img.size == (20, 16)
 
 
+def test_every_checkpoint_that_appeared_during_the_run_is_kept_and_named(files, tmp_path, capsys, monkeypatch):
+    make_run = stylize_cli.make_run
+
+    def racing(args, config):  # another run writes our checkpoint names after our checks passed
+        loop = make_run(args, config)
+        for i in range(4):
+            Image.new("RGB", (5, 5), (1, 2, 3)).save(tmp_path / f"ck{i}.png")
+        return loop
+
+    monkeypatch.setattr(stylize_cli, "make_run", racing)
+    extra = ["--iterations", "5", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    hidden = sorted(n for n in os.listdir(tmp_path) if n.startswith(".ck"))
+    assert len(hidden) == 4 and all(f"ck{i}.png appeared" in err for i in range(4)), err
+    assert all(name in err for name in hidden), (hidden, err)  # none is left without a word
+    for i in range(4):
+        with Image.open(tmp_path / f"ck{i}.png") as img:
+            assert img.size == (5, 5)  # the other run's files are untouched
+
+
 def test_two_processes_racing_for_one_output_never_both_succeed(files, tmp_path):
     out = tmp_path / "o.png"
     argv = [sys.executable, os.path.join(ROOT, "stylize_cli.py"), *argv_for(files, out, "--seed", "1")]
