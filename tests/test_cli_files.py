@@ -88,6 +88,37 @@ def test_every_checkpoint_that_appeared_during_the_run_is_kept_and_named(files, 
             assert img.size == (5, 5)  # the other run's files are untouched
 
 
+def _racing(monkeypatch, names):
+    make_run = stylize_cli.make_run
+
+    def racing(args, config):  # another run writes these files after our checks passed
+        loop = make_run(args, config)
+        for name in names:
+            name.write_bytes(b"someone else's")
+        return loop
+
+    monkeypatch.setattr(stylize_cli, "make_run", racing)
+
+
+def test_a_log_that_appeared_during_the_run_is_not_truncated(files, tmp_path, capsys, monkeypatch):
+    log = tmp_path / "l.jsonl"
+    _racing(monkeypatch, [log])
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--log", str(log)))
+    assert code == 0 and (tmp_path / "o.png").exists(), err
+    assert log.read_bytes() == b"someone else's"
+    assert len(errors(err)) == 1 and f"--log: {log}: cannot be written ([Errno 17]" in err, err
+
+
+def test_a_progress_file_that_exists_is_opened_only_with_overwrite(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_bytes(b"someone else's")
+    with pytest.raises(FileExistsError):
+        history.History(path, overwrite=False)
+    assert path.read_bytes() == b"someone else's"
+    history.History(path, overwrite=True).close()
+    assert path.read_text().startswith(history.HEADER)
+
+
 def test_two_processes_racing_for_one_output_never_both_succeed(files, tmp_path):
     out = tmp_path / "o.png"
     argv = [sys.executable, os.path.join(ROOT, "stylize_cli.py"), *argv_for(files, out, "--seed", "1")]
