@@ -100,6 +100,17 @@ def _racing(monkeypatch, names):
     monkeypatch.setattr(stylize_cli, "make_run", racing)
 
 
+def test_a_state_that_appeared_during_the_run_is_kept_and_ours_too(files, tmp_path, capsys, monkeypatch):
+    theirs = [tmp_path / f"ck{i}.state.npz" for i in range(2)]
+    _racing(monkeypatch, theirs)
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    assert all(name.read_bytes() == b"someone else's" for name in theirs)
+    kept = sorted(n for n in os.listdir(tmp_path) if n.startswith(".ck") and n.endswith(".npz"))
+    assert len(kept) == 2 and all(name in err for name in kept), (kept, err)
+
+
 def test_a_log_that_appeared_during_the_run_is_not_truncated(files, tmp_path, capsys, monkeypatch):
     log = tmp_path / "l.jsonl"
     _racing(monkeypatch, [log])
@@ -173,14 +184,14 @@ def test_no_output_is_the_state_being_resumed(files, tmp_path, capsys, flag):
     extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err
-    state = tmp_path / "ck1.state.npz"
-    before = state.read_bytes()
-    argv = ["--resume", str(state), "--progress", "never", "--overwrite"]
+    saved = tmp_path / "ck1.state.npz"
+    before = saved.read_bytes()
+    argv = ["--resume", str(saved), "--progress", "never", "--overwrite"]
     argv += ["--output", str(tmp_path / "r.png")] if flag != "--output" else []
-    code, err = run_cli(capsys, [*argv, flag, str(state)])
+    code, err = run_cli(capsys, [*argv, flag, str(saved)])
     assert code == 2 and len(errors(err)) == 1, err
-    assert f"{flag} {state} is the same file as --resume" in err
-    assert state.read_bytes() == before
+    assert f"{flag} {saved} is the same file as --resume" in err
+    assert saved.read_bytes() == before
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
