@@ -15,7 +15,7 @@ from cli_inputs import cli_argv, run_cli, write_cli_inputs
 from PIL import Image
 
 import stylize_cli
-from vgg import history, outputs
+from vgg import history, outputs, state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,6 +109,19 @@ def test_a_state_that_appeared_during_the_run_is_kept_and_ours_too(files, tmp_pa
     assert all(name.read_bytes() == b"someone else's" for name in theirs)
     kept = sorted(n for n in os.listdir(tmp_path) if n.startswith(".ck") and n.endswith(".npz"))
     assert len(kept) == 2 and all(name in err for name in kept), (kept, err)
+
+
+def test_a_failed_state_write_is_reported_once(files, tmp_path, capsys, monkeypatch):
+    def full(f, **arrays):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(state.np, "savez", full)
+    extra = ["--iterations", "5", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    warnings = [line for line in errors(err) if "state" in line]
+    assert len(warnings) == 1 and "ck0.state.npz" in warnings[0] and "No space left" in warnings[0], err
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".npz")]
 
 
 def test_a_log_that_appeared_during_the_run_is_not_truncated(files, tmp_path, capsys, monkeypatch):

@@ -112,8 +112,8 @@ def check_network(name: str, meta: Mapping[str, Any], network_path: str | os.Pat
 class StateWriter(Listener):
     """Saves ``run.state()`` beside each checkpoint image (``name_of(i)``, see state_name).
 
-    A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)`` and the run
-    goes on; without ``on_error`` it is raised. A state whose name appeared meanwhile
+    A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)``, the first one
+    only, and the run goes on; without ``on_error`` it is raised. A state whose name appeared meanwhile
     (without ``overwrite``) is kept under a temporary name and each one goes to ``on_error``. ``overwrite``
     None: the CLI's --overwrite as recorded in ``meta["cli"]``, else True.
     """
@@ -128,6 +128,7 @@ class StateWriter(Listener):
     ) -> None:
         self.run, self.name_of, self.meta, self.on_error = run, name_of, dict(meta), on_error
         self.overwrite = bool(self.meta.get("cli", {}).get("overwrite", True)) if overwrite is None else overwrite
+        self.failed_once = False
 
     def on(self, event: Event) -> None:
         if not isinstance(event, Checkpoint):
@@ -142,4 +143,6 @@ class StateWriter(Listener):
         except OSError as exc:
             if self.on_error is None:
                 raise
-            self.on_error(name, exc)
+            if not self.failed_once:
+                self.on_error(name, exc)
+            self.failed_once = True
