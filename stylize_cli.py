@@ -291,7 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # reading images or the network; the loop's own names the image size
-        print(f"{PROG}: error: out of memory while reading the inputs ({exc})", file=sys.stderr)
+        reason = str(exc) or type(exc).__name__  # an allocation that fails under `ulimit -v` may say nothing
+        print(f"{PROG}: error: out of memory while reading the inputs ({reason})", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, safekeeping.Terminated) as exc:  # before the loop began: nothing to save
         code = safekeeping.EXIT[type(exc)]

@@ -158,6 +158,15 @@ def test_the_guard_runs_before_any_image_is_enlarged(files, tmp_path, capsys, mo
     assert all(h * w <= 24 * 24 for h, w in sizes), sizes  # nothing larger than the inputs was made
 
 
+def test_out_of_memory_while_reading_says_what_even_without_a_message(files, tmp_path, capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError()  # what numpy's failed allocations under `ulimit -v` can raise
+
+    monkeypatch.setattr(images, "load_image", no_memory)
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png"))
+    one_line_error(code, err, "out of memory while reading the inputs (MemoryError)")
+
+
 @pytest.mark.parametrize(
     "extra, flag", [(["--width", "2147483648"], "--width"), (["--style-scales", "1e9"], "--style-scales")]
 )
