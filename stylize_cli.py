@@ -27,7 +27,7 @@ from vgg.model import POOLINGS
 from vgg.progress import MODES
 from vgg.stylize import Run, StyleConfig
 
-PROG = "stylize"
+PROG = safekeeping.PROG  # one program name for every message, ours and safekeeping's
 DEFAULTS = StyleConfig()
 NETWORK = "imagenet-vgg-verydeep-19.mat"
 
@@ -180,18 +180,22 @@ def read_images(args: argparse.Namespace, config: StyleConfig) -> tuple[Any, lis
     """The images at the sizes the run uses; ImageError if one is too small, ConfigError if the run
     would not fit in memory (both before the network is loaded)."""
     content = images.load_image(args.content, args.width)
-    if args.width is not None:
-        content = images.resize_to_width(content, args.width)
-    preflight.check_side("--content", args.content, content)
-    width, scales = content.shape[1], args.style_scales or [1.0] * len(args.styles)
-    hint = int(max(config.scales)) if config.scales else width  # the widest the styles are needed at
-    originals = [images.load_image(p, max(1, int(s * hint))) for p, s in zip(args.styles, scales)]
-    styles = [images.scale_style(style, width, s) for style, s in zip(originals, scales)]
+    hw = content.shape[:2] if args.width is None else images.width_hw(content.shape[:2], args.width)
+    preflight.check_side("--content", args.content, hw)
+    width, scales = hw[1], args.style_scales or [1.0] * len(args.styles)
+    hint = int(min(max(config.scales), images.MAX_SIDE)) if config.scales else width  # widest the styles are needed
+    originals = [images.load_image(p, max(1, int(min(s * hint, images.MAX_SIDE)))) for p, s in zip(args.styles, scales)]
     if config.scales:  # coarse to fine: resized at each scale instead (vgg.scales)
         cli_features.check_scale_sides(config, content)
-        styles = originals
+    else:
+        preflight.check_sizes(
+            args, hw, [images.scaled_style_hw(s.shape[:2], width, k) for s, k in zip(originals, scales)]
+        )
+    preflight.check_memory(args, config, hw, originals)  # from the sizes: before any image is enlarged
+    if args.width is not None:
+        content = images.resize_to_width(content, args.width)
+    styles = originals if config.scales else [images.scale_style(s, width, k) for s, k in zip(originals, scales)]
     initial = images.load_image(args.initial, hint) if args.initial else None
-    preflight.check_memory(args, config, content, originals)
     return content, styles, initial
 
 
@@ -287,7 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError as exc:  # reading images or the network; the loop's own names the image size
-        print(f"{PROG}: error: out of memory while reading the inputs ({exc})", file=sys.stderr)
+        reason = str(exc) or type(exc).__name__  # an allocation that fails under `ulimit -v` may say nothing
+        print(f"{PROG}: error: out of memory while reading the inputs ({reason})", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, safekeeping.Terminated) as exc:  # before the loop began: nothing to save
         code = safekeeping.EXIT[type(exc)]

@@ -3,6 +3,7 @@ interrupts that keep the work (real signals to a real process)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ from cli_inputs import cli_argv, run_cli, write_cli_inputs
 from PIL import Image
 
 import stylize_cli
-from vgg import history, outputs
+from vgg import history, outputs, state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,6 +67,82 @@ def test_an_output_that_appears_during_the_run_is_kept_and_the_result_too(files,
         assert img.size == (20, 16)
 
 
+def test_every_checkpoint_that_appeared_during_the_run_is_kept_and_named(files, tmp_path, capsys, monkeypatch):
+    make_run = stylize_cli.make_run
+
+    def racing(args, config):  # another run writes our checkpoint names after our checks passed
+        loop = make_run(args, config)
+        for i in range(4):
+            Image.new("RGB", (5, 5), (1, 2, 3)).save(tmp_path / f"ck{i}.png")
+        return loop
+
+    monkeypatch.setattr(stylize_cli, "make_run", racing)
+    extra = ["--iterations", "5", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    hidden = sorted(n for n in os.listdir(tmp_path) if n.startswith(".ck"))
+    assert len(hidden) == 4 and all(f"ck{i}.png appeared" in err for i in range(4)), err
+    assert all(name in err for name in hidden), (hidden, err)  # none is left without a word
+    for i in range(4):
+        with Image.open(tmp_path / f"ck{i}.png") as img:
+            assert img.size == (5, 5)  # the other run's files are untouched
+
+
+def _racing(monkeypatch, names):
+    make_run = stylize_cli.make_run
+
+    def racing(args, config):  # another run writes these files after our checks passed
+        loop = make_run(args, config)
+        for name in names:
+            name.write_bytes(b"someone else's")
+        return loop
+
+    monkeypatch.setattr(stylize_cli, "make_run", racing)
+
+
+def test_a_state_that_appeared_during_the_run_is_kept_and_ours_too(files, tmp_path, capsys, monkeypatch):
+    theirs = [tmp_path / f"ck{i}.state.npz" for i in range(2)]
+    _racing(monkeypatch, theirs)
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    assert all(name.read_bytes() == b"someone else's" for name in theirs)
+    kept = sorted(n for n in os.listdir(tmp_path) if n.startswith(".ck") and n.endswith(".npz"))
+    assert len(kept) == 2 and all(name in err for name in kept), (kept, err)
+
+
+def test_a_failed_state_write_is_reported_once(files, tmp_path, capsys, monkeypatch):
+    def full(f, **arrays):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(state.np, "savez", full)
+    extra = ["--iterations", "5", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    warnings = [line for line in errors(err) if "state" in line]
+    assert len(warnings) == 1 and "ck0.state.npz" in warnings[0] and "No space left" in warnings[0], err
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".npz")]
+
+
+def test_a_log_that_appeared_during_the_run_is_not_truncated(files, tmp_path, capsys, monkeypatch):
+    log = tmp_path / "l.jsonl"
+    _racing(monkeypatch, [log])
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--log", str(log)))
+    assert code == 0 and (tmp_path / "o.png").exists(), err
+    assert log.read_bytes() == b"someone else's"
+    assert len(errors(err)) == 1 and f"--log: {log}: cannot be written ([Errno 17]" in err, err
+
+
+def test_a_progress_file_that_exists_is_opened_only_with_overwrite(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_bytes(b"someone else's")
+    with pytest.raises(FileExistsError):
+        history.History(path, overwrite=False)
+    assert path.read_bytes() == b"someone else's"
+    history.History(path, overwrite=True).close()
+    assert path.read_text().startswith(history.HEADER)
+
+
 def test_two_processes_racing_for_one_output_never_both_succeed(files, tmp_path):
     out = tmp_path / "o.png"
     argv = [sys.executable, os.path.join(ROOT, "stylize_cli.py"), *argv_for(files, out, "--seed", "1")]
@@ -95,6 +172,8 @@ def _links(files, tmp_path):
         ("--progress-plot", "content.png", "--content"),
         ("--progress-plot", "initial.png", "--initial"),
         ("--output", "net.png", "--network"),
+        ("--log", "style.png", "--styles"),
+        ("--log", "net.png", "--network"),
     ],
 )
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
@@ -111,6 +190,21 @@ def test_no_output_is_an_input(files, tmp_path, capsys, flag, target, input_flag
     assert code == 2 and len(errors(err)) == 1, err
     assert f"{flag} " in err and "is the same file as" in err and input_flag in err
     assert (where / target).read_bytes() == before
+
+
+@pytest.mark.parametrize("flag", ["--progress-write", "--progress-plot", "--log", "--output"])
+def test_no_output_is_the_state_being_resumed(files, tmp_path, capsys, flag):
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    saved = tmp_path / "ck1.state.npz"
+    before = saved.read_bytes()
+    argv = ["--resume", str(saved), "--progress", "never", "--overwrite"]
+    argv += ["--output", str(tmp_path / "r.png")] if flag != "--output" else []
+    code, err = run_cli(capsys, [*argv, flag, str(saved)])
+    assert code == 2 and len(errors(err)) == 1, err
+    assert f"{flag} {saved} is the same file as --resume" in err
+    assert saved.read_bytes() == before
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
@@ -163,6 +257,28 @@ def test_a_full_disk_names_the_output_and_saves_the_result_under_a_fallback_name
     with Image.open(fallback) as img:
         assert img.size == (20, 16)
     assert sorted(os.listdir(tmp_path)) == [os.path.basename(fallback)]  # no temporary file left
+
+
+def test_a_failed_copy_on_a_filesystem_without_links_leaves_no_partial_output(files, tmp_path, capsys, monkeypatch):
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    copy, calls = outputs.shutil.copyfileobj, []
+
+    def full_once(src, dst):  # the copy to --output fails half way; the one to the fallback name works
+        calls.append(1)
+        if len(calls) == 1:
+            dst.write(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copy(src, dst)
+
+    monkeypatch.setattr(outputs.os, "link", no_links)
+    monkeypatch.setattr(outputs.shutil, "copyfileobj", full_once)
+    out = tmp_path / "o.png"
+    code, err = run_cli(capsys, argv_for(files, out))
+    assert code == 1 and len(errors(err)) == 1 and f"{out}: cannot be written ([Errno 28]" in err, err
+    assert not out.exists()  # no partial file under the output's name
+    assert sorted(os.listdir(tmp_path)) == [f"o.unsaved-{os.getpid()}.png"]
 
 
 def test_a_failed_checkpoint_is_reported_once_and_the_run_goes_on(files, tmp_path, capsys, disk_full_for):

@@ -9,7 +9,7 @@ from PIL import Image
 from synthetic_vgg import sample_image, write_vgg19_mat
 
 import stylize_cli
-from vgg import arguments, memory
+from vgg import arguments, images, memory
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +144,35 @@ def test_the_guard_counts_the_styles_at_their_scale(files, tmp_path, capsys, mon
     monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "200"))
     one_line_error(code, err, "needs about", "--width")
+
+
+@pytest.mark.parametrize("extra", [["--width", "4000"], ["--style-scales", "400"]])
+def test_the_guard_runs_before_any_image_is_enlarged(files, tmp_path, capsys, monkeypatch, extra):
+    available = memory.estimate_peak_bytes((16, 20), [(16, 20)]) * 2
+    monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
+    sizes = []
+    resize = images.resize
+    monkeypatch.setattr(images, "resize", lambda image, size: sizes.append(size) or resize(image, size))
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    one_line_error(code, err, "needs about", "--width")
+    assert all(h * w <= 24 * 24 for h, w in sizes), sizes  # nothing larger than the inputs was made
+
+
+def test_out_of_memory_while_reading_says_what_even_without_a_message(files, tmp_path, capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError()  # what numpy's failed allocations under `ulimit -v` can raise
+
+    monkeypatch.setattr(images, "load_image", no_memory)
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png"))
+    one_line_error(code, err, "out of memory while reading the inputs (MemoryError)")
+
+
+@pytest.mark.parametrize(
+    "extra, flag", [(["--width", "2147483648"], "--width"), (["--style-scales", "1e9"], "--style-scales")]
+)
+def test_sizes_beyond_what_pillow_makes_are_one_line(files, tmp_path, capsys, no_network, extra, flag):
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    one_line_error(code, err, flag, "at most")
 
 
 def test_out_of_memory_names_the_style_that_was_too_big(files, tmp_path, capsys, monkeypatch):

@@ -30,13 +30,16 @@ class History:
     With neither file it records nothing, and the loop reads back no more values than it would.
     """
 
-    def __init__(self, write: str | os.PathLike | None = None, plot: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self, write: str | os.PathLike | None = None, plot: str | os.PathLike | None = None, overwrite: bool = True
+    ) -> None:
         self.steps: list[int] = []
         self.losses: dict[str, list[float]] = {name: [] for name in COLUMNS}
         self.plot_path = plot
         self._file: TextIO | None = None
         if write is not None:
-            self._file = open(write, "w", encoding="utf-8")  # open for the whole run: closed by close()
+            # "x" without overwrite: a file that appeared since the checks is never truncated
+            self._file = open(write, "w" if overwrite else "x", encoding="utf-8")  # noqa: SIM115 - closed by close()
             _write_line(self._file, HEADER)
 
     @property

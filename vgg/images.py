@@ -141,21 +141,29 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(image), 0, 255).astype(np.uint8)
 
 
+MAX_SIDE = 2**31 - 1  # Pillow's sizes are C ints: a larger side is an OverflowError inside it
+
+
 def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize an RGB 0..255 image to (height, width) with Pillow's bicubic filter."""
     height, width = size
-    if height < 1 or width < 1:
-        raise ImageError(f"cannot resize an image to {width}x{height}")
+    if height < 1 or width < 1 or max(height, width) > MAX_SIDE:
+        raise ImageError(f"cannot resize an image to {width}x{height} (sides from 1 to {MAX_SIDE})")
     if image.shape[:2] == (height, width):
         return np.asarray(image)
     img = Image.fromarray(to_uint8(image)).resize((width, height), Image.Resampling.BICUBIC)
     return np.asarray(img, dtype=np.float32)
 
 
+def width_hw(hw: tuple[int, int], width: int) -> tuple[int, int]:
+    """The (height, width) resize_to_width gives an h x w image: height floor(h / w * width) (at least 1)."""
+    h, w = hw
+    return max(1, math.floor(float(h) / w * width)), width
+
+
 def resize_to_width(image: np.ndarray, width: int) -> np.ndarray:
     """--width: the given width, height floor(h / w * width) (at least 1)."""
-    h, w = image.shape[:2]
-    return resize(image, (max(1, math.floor(float(h) / w * width)), width))
+    return resize(image, width_hw(image.shape[:2], width))
 
 
 def scale_style(style: np.ndarray, content_width: int, style_scale: float = 1.0) -> np.ndarray:

@@ -58,10 +58,14 @@ def _copy_exclusive(tmp: str, name: str) -> None:
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, os.stat(tmp).st_mode & 0o777)
     except FileExistsError:
         raise OutputExistsError(name, tmp) from None
-    with open(tmp, "rb") as src, os.fdopen(fd, "wb") as dst:
-        shutil.copyfileobj(src, dst)
-        dst.flush()
-        os.fsync(dst.fileno())
+    try:
+        with open(tmp, "rb") as src, os.fdopen(fd, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+            dst.flush()
+            os.fsync(dst.fileno())
+    except BaseException:  # disk full, Ctrl-C: the name we created holds part of a file; tmp keeps it all
+        os.unlink(name)
+        raise
 
 
 def write_error(name: str, exc: OSError) -> ImageError:

@@ -51,16 +51,19 @@ def check_checkpoint_files(args: argparse.Namespace, config: StyleConfig) -> Non
 
 def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     named = [("--content", args.content), *(("--styles", s) for s in args.styles), ("--initial", args.initial)]
-    return [(flag, path) for flag, path in [*named, ("--network", args.network)] if path is not None]
+    named += [("--network", args.network), ("--resume", getattr(args, "resume", None))]
+    return [(flag, path) for flag, path in named if path is not None]
 
 
 def check_not_inputs(args: argparse.Namespace, config: StyleConfig) -> None:
-    """No output (--output, checkpoints, progress files) is the same file as an input, --overwrite or not."""
+    """No output (--output, checkpoints, progress files, --log) is the same file as an input (--resume STATE
+    among them), --overwrite or not."""
     inputs = _inputs(args)
     files = [
         ("--output", args.output),
         ("--progress-write", args.progress_write),
         ("--progress-plot", args.progress_plot),
+        ("--log", getattr(args, "log", None)),
     ]
     outputs.check_not_inputs([(flag, path) for flag, path in files if path is not None], inputs)
     if args.checkpoint_output is None:
@@ -71,22 +74,35 @@ def check_not_inputs(args: argparse.Namespace, config: StyleConfig) -> None:
     outputs.check_not_inputs((("--checkpoint-output", p) for p in _existing_checkpoints(args, config)), inputs)
 
 
-def check_side(flag: str, path: str, image: Any) -> None:
-    """ImageError if the image is smaller than the losses can use (vgg.memory.smallest_side)."""
+def check_side(flag: str, path: str, hw: tuple[int, int]) -> None:
+    """ImageError if an image of this (height, width) is smaller than the losses can use (memory.smallest_side)."""
     smallest = memory.smallest_side()
-    height, width = image.shape[:2]
+    height, width = hw
     if min(height, width) < smallest:
         raise ImageError(f"{flag} {path}: {width}x{height} is smaller than the {smallest}x{smallest} the network needs")
 
 
-def check_memory(args: argparse.Namespace, config: StyleConfig, content: Any, originals: list[Any]) -> None:
-    """ConfigError (estimate, memory available, the largest --width that fits) if the run would not fit."""
+def check_sizes(args: argparse.Namespace, content_hw: tuple[int, int], style_hws: list[tuple[int, int]]) -> None:
+    """ConfigError naming --width or --style-scales if an image would be larger than Pillow can make."""
+    sized = [("--width", content_hw), *(("--style-scales", hw) for hw in style_hws)]
+    for flag, (height, width) in sized:
+        if max(height, width) > images.MAX_SIDE:
+            raise ConfigError(
+                f"{flag}: an image of {width}x{height} pixels; each side can be at most {images.MAX_SIDE}"
+            )
+
+
+def check_memory(
+    args: argparse.Namespace, config: StyleConfig, content_hw: tuple[int, int], originals: list[Any]
+) -> None:
+    """ConfigError (estimate, memory available, the largest --width that fits) if the run would not fit;
+    from the sizes alone (``content_hw`` after --width, the styles before scaling), so nothing is enlarged."""
     scales = args.style_scales or [1.0] * len(originals)
 
     def styles_at(width: int) -> list[tuple[int, int]]:
         return [images.scaled_style_hw(s.shape[:2], width, k) for s, k in zip(originals, scales)]
 
-    hw = content.shape[:2]
+    hw = content_hw
     if getattr(config, "scales", None):  # coarse to fine: the last (widest) stage is the largest
         width = int(max(config.scales))
         hw = (max(1, hw[0] * width // hw[1]), width)

@@ -65,7 +65,8 @@ def peak_memory(backend: str) -> dict[str, int]:
 
 
 class RunLog(Listener):
-    """Writes the run's JSON lines to ``path`` (opened at the first event, closed with the run)."""
+    """Writes the run's JSON lines to ``path`` (opened at the first event, closed with the run); without
+    ``overwrite`` an existing file is never opened (FileExistsError)."""
 
     def __init__(
         self,
@@ -73,8 +74,12 @@ class RunLog(Listener):
         config: StyleConfig,
         extra: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        overwrite: bool | None = None,
     ) -> None:
         self.path, self.config, self.extra, self.clock = path, config, dict(extra or {}), clock
+        if overwrite is None:  # the CLI's --overwrite, as it records its arguments; else replace as before
+            overwrite = bool(self.extra.get("arguments", {}).get("overwrite", True))
+        self.mode = "w" if overwrite else "x"  # "x": a file that appeared since the checks is never truncated
         self.file: TextIO | None = None
         self.start = 0.0
 
@@ -85,7 +90,7 @@ class RunLog(Listener):
         self.file.flush()
 
     def _open(self) -> None:
-        self.file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - open for the run, closed by close()
+        self.file = open(self.path, self.mode, encoding="utf-8")  # noqa: SIM115 - open for the run, closed by close()
         self.start = self.clock()
         settings = json.loads(self.config.to_json())
         head = {"event": "start", "settings": settings, "seed": self.config.seed, **self.extra}

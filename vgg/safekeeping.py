@@ -23,7 +23,7 @@ from .errors import ImageError, StyleError
 from .listeners import Listener
 from .progress import ERASE
 
-PROG = "stylize"
+PROG = "stylize"  # the program name every message starts with (stylize_cli uses this one)
 
 
 def say(kind: str, text: str, stream: TextIO | None = None) -> None:
@@ -49,9 +49,12 @@ class Writer:
         self.checkpoint_failed = False
 
     def checkpoint(self, i: int, image: np.ndarray) -> None:
-        """Checkpoint i; a failure is reported (the first one only) and the run goes on."""
+        """Checkpoint i; a failure is reported (the first one only) and the run goes on. A checkpoint whose
+        name appeared meanwhile is kept under a temporary name, and each one is named (it is no failure)."""
         try:
             images.save_image(arguments.checkpoint_name(self.pattern, i), image, self.overwrite)
+        except outputs.OutputExistsError as exc:
+            say("warning", f"checkpoint: {exc}; the run goes on")
         except ImageError as exc:
             if not self.checkpoint_failed:
                 say("warning", f"checkpoint not saved: {exc}; the run goes on (later failures are not reported)")

@@ -4,9 +4,10 @@ A state file holds the arrays of ``Run.state()`` (the image, the optimiser's sta
 ``optimizer/``, the best image and its loss, the best finite one, the iteration of the checkpoint,
 the stage of a coarse-to-fine run, the settings as JSON, hence the seed) and ``meta``: JSON with the
 state format, the package version, the network file's fingerprint and what the caller adds (the
-CLI: its arguments). It is written to a temporary file and renamed, so a crash leaves the previous
-state or the new one, never half of one. Reading refuses, in one line, a file that is not a state,
-one of another format or version, and one saved for another network file.
+CLI: its arguments). It is written to a temporary file and put in place (vgg.outputs.place, replacing
+only with --overwrite), so a crash leaves the previous state or the new one, never half of one.
+Reading refuses, in one line, a file that is not a state, one of another format or version, and one
+saved for another network file.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from . import outputs
 from .driver import Checkpoint, Event
 from .errors import StyleError
 from .listeners import Listener
@@ -53,17 +54,22 @@ def fingerprint(path: str | os.PathLike) -> str:
     return f"{size}:{digest.hexdigest()[:32]}"
 
 
-def save_state(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-    """Write ``arrays`` and ``meta`` (JSON) to ``path`` atomically (temporary file, fsync, rename)."""
+def save_state(
+    path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], overwrite: bool = True
+) -> None:
+    """Write ``arrays`` and ``meta`` (JSON) to ``path`` atomically (temporary file, fsync, vgg.outputs.place):
+    without ``overwrite`` a file of that name is never replaced (OutputExistsError names the one kept)."""
     name = os.fspath(path)
     record = {"format": FORMAT, "version": VERSION, **meta}
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(name)), prefix=f".{os.path.basename(name)}.")
+    fd, tmp = outputs.temporary_beside(name)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, meta=np.array(json.dumps(record, sort_keys=True)), **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, name)
+        outputs.place(tmp, name, overwrite)
+    except outputs.OutputExistsError:
+        raise  # tmp holds the state and the message names it
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -106,8 +112,10 @@ def check_network(name: str, meta: Mapping[str, Any], network_path: str | os.Pat
 class StateWriter(Listener):
     """Saves ``run.state()`` beside each checkpoint image (``name_of(i)``, see state_name).
 
-    A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)`` and the run
-    goes on; without ``on_error`` it is raised.
+    A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)``, the first one
+    only, and the run goes on; without ``on_error`` it is raised. A state whose name appeared meanwhile
+    (without ``overwrite``) is kept under a temporary name and each one goes to ``on_error``. ``overwrite``
+    None: the CLI's --overwrite as recorded in ``meta["cli"]``, else True.
     """
 
     def __init__(
@@ -115,17 +123,26 @@ class StateWriter(Listener):
         run: Any,
         name_of: Callable[[int], str],
         meta: Mapping[str, Any],
-        on_error: Callable[[str, OSError], None] | None = None,
+        on_error: Callable[[str, Exception], None] | None = None,
+        overwrite: bool | None = None,
     ) -> None:
         self.run, self.name_of, self.meta, self.on_error = run, name_of, dict(meta), on_error
+        self.overwrite = bool(self.meta.get("cli", {}).get("overwrite", True)) if overwrite is None else overwrite
+        self.failed_once = False
 
     def on(self, event: Event) -> None:
         if not isinstance(event, Checkpoint):
             return
         name = state_name(self.name_of(event.i))
         try:
-            save_state(name, self.run.state(), self.meta)
-        except OSError as exc:
+            save_state(name, self.run.state(), self.meta, self.overwrite)
+        except outputs.OutputExistsError as exc:
             if self.on_error is None:
                 raise
             self.on_error(name, exc)
+        except OSError as exc:
+            if self.on_error is None:
+                raise
+            if not self.failed_once:
+                self.on_error(name, exc)
+            self.failed_once = True
