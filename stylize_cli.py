@@ -212,7 +212,9 @@ def listeners(args: argparse.Namespace, config: StyleConfig, loop: Run) -> list[
     """What listens to the loop: the progress lines, the loss history and its plot, the run log, the resume
     states (a failing file is reported once and left out; the run goes on)."""
     files = [("--progress-write", config.progress_write, None), ("--progress-plot", None, config.progress_plot)]
-    guarded = [safekeeping.Guarded(HistoryListener(w, p), flag, w or p) for flag, w, p in files if w or p]
+    guarded = [
+        safekeeping.Guarded(HistoryListener(w, p, args.overwrite), flag, w or p) for flag, w, p in files if w or p
+    ]
     return [ProgressListener(None, config.progress), *guarded, *cli_features.listeners(args, loop)]
 
 

@@ -124,13 +124,14 @@ def test_a_failed_state_write_is_reported_once(files, tmp_path, capsys, monkeypa
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".npz")]
 
 
-def test_a_log_that_appeared_during_the_run_is_not_truncated(files, tmp_path, capsys, monkeypatch):
-    log = tmp_path / "l.jsonl"
-    _racing(monkeypatch, [log])
-    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--log", str(log)))
+@pytest.mark.parametrize("flag, name", [("--log", "l.jsonl"), ("--progress-write", "p.tsv")])
+def test_a_loss_file_that_appeared_during_the_run_is_not_truncated(files, tmp_path, capsys, monkeypatch, flag, name):
+    path = tmp_path / name
+    _racing(monkeypatch, [path])
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", flag, str(path)))
     assert code == 0 and (tmp_path / "o.png").exists(), err
-    assert log.read_bytes() == b"someone else's"
-    assert len(errors(err)) == 1 and f"--log: {log}: cannot be written ([Errno 17]" in err, err
+    assert path.read_bytes() == b"someone else's"
+    assert len(errors(err)) == 1 and f"{flag}: {path}: cannot be written ([Errno 17]" in err, err
 
 
 def test_a_progress_file_that_exists_is_opened_only_with_overwrite(tmp_path):

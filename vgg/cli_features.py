@@ -165,11 +165,12 @@ def listeners(args: argparse.Namespace, run: Run) -> list[Listener]:
         extra = {"network": meta["network"], "arguments": meta["cli"]}
         if args.resume is not None:
             extra["resumed"] = {"state": args.resume, "after_iteration": resumed_after(args)}
-        log = RunLog(args.log, run.config, extra)
+        log = RunLog(args.log, run.config, extra, overwrite=args.overwrite)
         out.append(safekeeping.Guarded(log, "--log", args.log))
     if args.checkpoint_output is not None:
         pattern = args.checkpoint_output
-        out.append(state.StateWriter(run, lambda i: arguments.checkpoint_name(pattern, i), meta, _state_not_written))
+        name = lambda i: arguments.checkpoint_name(pattern, i)  # noqa: E731
+        out.append(state.StateWriter(run, name, meta, _state_not_written, overwrite=args.overwrite))
     return out
 
 

@@ -74,11 +74,9 @@ class RunLog(Listener):
         config: StyleConfig,
         extra: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        overwrite: bool | None = None,
+        overwrite: bool = True,
     ) -> None:
         self.path, self.config, self.extra, self.clock = path, config, dict(extra or {}), clock
-        if overwrite is None:  # the CLI's --overwrite, as it records its arguments; else replace as before
-            overwrite = bool(self.extra.get("arguments", {}).get("overwrite", True))
         self.mode = "w" if overwrite else "x"  # "x": a file that appeared since the checks is never truncated
         self.file: TextIO | None = None
         self.start = 0.0

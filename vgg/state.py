@@ -114,8 +114,7 @@ class StateWriter(Listener):
 
     A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)``, the first one
     only, and the run goes on; without ``on_error`` it is raised. A state whose name appeared meanwhile
-    (without ``overwrite``) is kept under a temporary name and each one goes to ``on_error``. ``overwrite``
-    None: the CLI's --overwrite as recorded in ``meta["cli"]``, else True.
+    (without ``overwrite``) is kept under a temporary name and each one goes to ``on_error``.
     """
 
     def __init__(
@@ -124,10 +123,10 @@ class StateWriter(Listener):
         name_of: Callable[[int], str],
         meta: Mapping[str, Any],
         on_error: Callable[[str, Exception], None] | None = None,
-        overwrite: bool | None = None,
+        overwrite: bool = True,
     ) -> None:
         self.run, self.name_of, self.meta, self.on_error = run, name_of, dict(meta), on_error
-        self.overwrite = bool(self.meta.get("cli", {}).get("overwrite", True)) if overwrite is None else overwrite
+        self.overwrite = overwrite
         self.failed_once = False
 
     def on(self, event: Event) -> None:
