@@ -14,6 +14,15 @@ import time
 BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
+def proc_status_kib(field: str) -> int | None:
+    """A kB field of /proc/self/status (VmRSS, VmHWM, ...) in KiB; None if absent; OSError without /proc."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
 def reexec_without_blas_overrides() -> None:
     """Some machines force an older OpenBLAS kernel through these variables, which halves a
     current numpy's GEMM speed; the frameworks we compare with bring their own BLAS. Drop them

@@ -15,15 +15,16 @@ import resource
 import subprocess
 import sys
 
+from benchmarks import common
+
 
 def _peak_rss() -> int:
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
+        kib = common.proc_status_kib("VmHWM")
     except OSError:
-        pass
+        kib = None
+    if kib is not None:
+        return kib * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 

@@ -17,11 +17,8 @@ from benchmarks import common
 
 
 def _status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    kib = common.proc_status_kib(field)
+    return float("nan") if kib is None else kib / 1024
 
 
 def _reset_peak_rss() -> bool:
