@@ -4,7 +4,9 @@ At 512x512 on the CPU with a full-width VGG-19 of random weights (vgg.random_vgg
 download; the losses are not those of the real network, the comparison between methods is the point),
 the content and style of examples/ resized to 512 wide. Adam (the seed's settings) runs 1000 iterations
 first; its final total loss is the target. Each other method then runs until it reaches that loss at full
-size or has used as many seconds as Adam did. Coarse to fine runs fixed iterations at the smaller widths
+size or has used its budget (as many seconds as Adam used, or --budget). The methods run in the order of
+the table, and each one's line and the points so far are written as soon as it ends, so a run cut short
+keeps what it measured. Coarse to fine runs fixed iterations at the smaller widths
 (their losses are of smaller images, so not comparable and not plotted) and then the full width. The
 clock runs from the start of each run (style targets included) and counts every scale.
 
@@ -43,9 +45,9 @@ def methods(args: argparse.Namespace) -> dict[str, dict]:
     lbfgs = {"optimizer": "lbfgs", "line_search": args.line_search}
     return {
         "adam": {"iterations": args.adam_iterations},
+        "lbfgs, coarse to fine": {**lbfgs, "scales": widths, "scale_iterations": [*coarse, args.lbfgs_iterations]},
         "lbfgs": {**lbfgs, "iterations": args.lbfgs_iterations},
         "adam, coarse to fine": {"scales": widths, "scale_iterations": [*coarse, args.adam_iterations]},
-        "lbfgs, coarse to fine": {**lbfgs, "scales": widths, "scale_iterations": [*coarse, args.lbfgs_iterations]},
     }
 
 
@@ -106,12 +108,22 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--coarse-iterations", type=int, default=100, help="at each smaller width of coarse to fine")
     p.add_argument("--lbfgs-iterations", type=int, default=1000, help="at most (the budget stops it before)")
     p.add_argument("--line-search", choices=("none", "strong_wolfe"), default="none", help="of the L-BFGS runs")
+    p.add_argument("--budget", type=float, help="seconds each method after Adam may run (default: Adam's)")
     p.add_argument("--channel-scale", type=float, default=1.0)
     p.add_argument("--output", default="quality", help="PREFIX: writes PREFIX.png and PREFIX.json")
     args = p.parse_args(argv)
     if args.quick:
         args.size, args.adam_iterations, args.coarse_iterations, args.channel_scale = 64, 30, 10, 1 / 8
     return args
+
+
+def save(args: argparse.Namespace, target: float, results: dict[str, dict]) -> None:
+    """The points so far as PREFIX.json and the curves as PREFIX.png, each replaced whole."""
+    plot(results, args.output + ".tmp.png")
+    os.replace(args.output + ".tmp.png", args.output + ".png")
+    with open(args.output + ".tmp.json", "w", encoding="utf-8") as f:
+        json.dump({"args": vars(args), "target": target, "results": results}, f)
+    os.replace(args.output + ".tmp.json", args.output + ".json")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,15 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     results = {"adam": measure(net, content, style, plans.pop("adam"), None, None)}
     adam_seconds, _, target = results["adam"]["points"][-1]  # at Adam's last iteration
     print(f"adam: {args.adam_iterations} iterations in {adam_seconds:.1f} s, final loss {target:.6g}", file=sys.stderr)
+    save(args, target, results)
+    budget = adam_seconds if args.budget is None else args.budget
     for name, settings in plans.items():
-        results[name] = measure(net, content, style, settings, target, adam_seconds)
-        print(f"{name}: {results[name]['seconds']:.1f} s", file=sys.stderr)
+        results[name] = measure(net, content, style, settings, target, budget)
+        seconds, (_, i, total) = results[name]["seconds"], results[name]["points"][-1]
+        reached = seconds_to(results[name]["points"], target)
+        outcome = "not reached" if reached is None else f"reached in {reached:.1f} s"
+        print(f"{name}: {outcome}; {i} iterations in {seconds:.1f} s, final loss {total:.6g}", file=sys.stderr)
+        save(args, target, results)
     machine = f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"{args.size}x{args.size}, random VGG-19 (channel scale {args.channel_scale:g}), {machine}\n")
     print(report(results, target, adam_seconds))
-    plot(results, args.output + ".png")
-    with open(args.output + ".json", "w", encoding="utf-8") as f:
-        json.dump({"args": vars(args), "target": target, "results": results}, f)
     return 0 if math.isfinite(target) else 1
 
 

@@ -15,7 +15,7 @@ def test_quick_mode_runs_every_method_and_writes_the_table_the_curves_and_the_po
     assert quality.main(["--quick", "--output", str(prefix)]) == 0
     out = capsys.readouterr().out
     rows = [line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ") and "---" not in line]
-    assert rows == ["method", "adam", "lbfgs", "adam, coarse to fine", "lbfgs, coarse to fine"]
+    assert rows == ["method", "adam", "lbfgs, coarse to fine", "lbfgs", "adam, coarse to fine"]
     with Image.open(f"{prefix}.png") as img:
         assert img.size == SIZE
     data = json.loads((tmp_path / "q.json").read_text())
