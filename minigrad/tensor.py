@@ -14,8 +14,9 @@ class Tensor:
     """A numpy or cupy array that can record the ops applied to it.
 
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` accumulates into
-    ``.grad``. Arithmetic with Python or numpy scalars keeps the tensor's dtype, and the scalar
-    on the host as the op's constant: it never becomes an array.
+    ``.grad``; it needs a float (or complex) dtype, a TypeError otherwise. Arithmetic with Python or
+    numpy scalars keeps the tensor's dtype, and the scalar on the host as the op's constant: it never
+    becomes an array.
 
     Nothing is ever rounded to an integer dtype: a float constant with an integer tensor, and an op
     whose result is not an integer (division, mean, a fractional or negative power, l2_loss,
@@ -30,6 +31,11 @@ class Tensor:
             data = data.data
         if not is_array(data):
             data = np.asarray(data)
+        if requires_grad and data.dtype.kind not in "fc":
+            raise TypeError(
+                f"Tensor: requires_grad=True needs a float dtype, got {data.dtype} (shape {tuple(data.shape)}); "
+                "a gradient with respect to integers or booleans is not defined (e.g. astype float32)"
+            )
         self.data = data
         self.requires_grad = bool(requires_grad)
         self.grad: Any = None

@@ -187,6 +187,15 @@ def test_nothing_is_rounded_to_an_integer_dtype(case: str, xp) -> None:
     assert "float" in str(info.value) or "complex" in str(info.value)
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.bool_])
+def test_requires_grad_needs_a_float_dtype(dtype: Any, xp) -> None:
+    with pytest.raises(TypeError) as info:
+        t(xp, (2, 3), dtype=dtype, requires_grad=True)
+    names_all(str(info.value), "requires_grad", np.dtype(dtype).name, "(2, 3)", "float")
+    assert t(xp, (2, 3), dtype=dtype).requires_grad is False  # as a constant it is fine
+    assert t(xp, (2,), dtype=np.float64, requires_grad=True).requires_grad
+
+
 def test_exact_integer_arithmetic_keeps_the_dtype(xp) -> None:
     for result, expected in [
         (ints(xp) * 2, [2, 4, 6]),
