@@ -162,6 +162,7 @@ class LBFGS(Optimizer):
     a strong-Wolfe search (minigrad/line_search.py), which calls ``closure``. ``curvature`` is
     that search's c2: 0.9 by default; near 0 it minimises along each line, with which L-BFGS with
     history_size >= n ends on an n-dimensional convex quadratic in n steps (as conjugate gradients).
+    Where the gradient is exactly zero the step leaves the parameters as they are.
     """
 
     def __init__(
@@ -193,6 +194,10 @@ class LBFGS(Optimizer):
         if self.line_search is not None and closure is None:
             raise ValueError("LBFGS: the strong-Wolfe line search needs a closure")
         g = lbfgs.flatten([p.grad if p.grad is not None else p.xp.zeros_like(p.data) for p in self.params])
+        if not bool((g != 0).any()):  # a stationary point (e.g. every loss weight 0): nowhere to go
+            self.previous = None
+            self.iterations += 1
+            return
         if self.previous is not None:
             self.memory.add(self.previous[1], g - self.previous[0])
         d = self.memory.direction(g)
@@ -200,7 +205,8 @@ class LBFGS(Optimizer):
         if not slope < 0:  # not a descent direction (rounding, or a non-finite gradient): start over
             self.memory.clear()
             d, slope = -g, -float(g @ g)
-        t = self.lr * (min(1.0, 1.0 / float(abs(g).sum())) if self.iterations == 0 else 1.0)
+        first = self.previous is None  # the first step, or the first after a zero gradient: no scale known
+        t = self.lr * (min(1.0, 1.0 / float(abs(g).sum())) if first else 1.0)
         if self.line_search is not None:
             t = self._search(closure, loss, d, slope, t)
             s = t * d

@@ -4,6 +4,7 @@ quadratic, Rosenbrock against scipy), the strong-Wolfe search, and exact state_d
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -150,6 +151,47 @@ def test_lbfgs_first_fixed_step_is_scaled_by_the_gradients_l1_norm(xp, rng) -> N
     g = to_numpy(x.grad).copy()
     LBFGS([x], lr=0.5).step()
     np.testing.assert_allclose(to_numpy(x.data), x0 - 0.5 * min(1.0, 1.0 / np.abs(g).sum()) * g, rtol=1e-14)
+
+
+def test_without_the_current_loss_the_search_evaluates_once_more_and_steps_the_same(xp) -> None:
+    # step(closure) alone must learn f(x0) from the closure: one evaluation more than step(closure, loss),
+    # and the same point afterwards (the caller that has the loss saves that evaluation)
+    ends, calls = [], []
+
+    def counted(x: mg.Tensor, count: list) -> Callable[[], float]:
+        def closure() -> float:
+            count[0] += 1
+            return rosenbrock([x])
+
+        return closure
+
+    for pass_loss in (True, False):
+        x = mg.Tensor(xp.array([-1.2, 1.0, 0.5]), requires_grad=True)
+        optimizer, count = LBFGS([x], line_search="strong_wolfe"), [0]
+        closure = counted(x, count)
+        for _ in range(5):
+            loss, count[0] = closure(), 0
+            optimizer.step(closure, loss if pass_loss else None)
+            calls.append((pass_loss, count[0]))
+        ends.append(to_numpy(x.data))
+    with_loss, without = [c for p, c in calls if p], [c for p, c in calls if not p]
+    assert [b - a for a, b in zip(with_loss, without)] == [1] * 5 and min(with_loss) >= 1
+    np.testing.assert_array_equal(ends[0], ends[1])
+
+
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_at_a_zero_gradient_stays_where_it_is(xp, line_search) -> None:
+    # the first fixed step is scaled by 1/|g|_1: a zero gradient must not divide by zero
+    x = mg.Tensor(xp.array([1.0, 1.0, 1.0]), requires_grad=True)  # Rosenbrock's minimum: g == 0 exactly
+    optimizer = LBFGS([x], line_search=line_search)
+    closure = lambda: rosenbrock([x])  # noqa: E731
+    for _ in range(3):
+        optimizer.step(closure, closure())
+    np.testing.assert_array_equal(to_numpy(x.data), [1.0, 1.0, 1.0])
+    x.data = xp.array([-1.2, 1.0, 0.5])  # and it goes on normally from a point with a gradient
+    before = closure()
+    optimizer.step(closure, before)
+    assert rosenbrock([x]) < before
 
 
 def test_the_line_search_needs_a_closure_and_the_arguments_are_checked(xp) -> None:
