@@ -143,7 +143,18 @@ def test_the_guard_counts_the_styles_at_their_scale(files, tmp_path, capsys, mon
     available = memory.estimate_peak_bytes((16, 20), [(16, 20)]) * 2
     monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "200"))
-    one_line_error(code, err, "needs about", "--width")
+    one_line_error(code, err, "needs about", "--width", "a smaller --style-scales for", "(now 200)")
+
+
+def test_a_coarse_to_fine_run_that_does_not_fit_names_its_last_scale(files, tmp_path, capsys, monkeypatch):
+    available = memory.estimate_peak_bytes((96, 120), [(96, 120)])
+    monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--scales", "20", "200"))
+    one_line_error(code, err, "200x160", "the largest last --scales width that fits is")
+    assert "--style-scales" not in err  # the styles are at scale 1
+    width = int(err.split("width that fits is ")[1].split()[0])
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--scales", "20", str(width)))
+    assert code == 0, err  # the width it names does fit
 
 
 @pytest.mark.parametrize("extra", [["--width", "4000"], ["--style-scales", "400"]])
@@ -202,8 +213,18 @@ def test_the_later_originals_checkpoint_names_work(files, tmp_path, capsys, patt
     extra = ["--iterations", "4", "--checkpoint-output", tmp_path / pattern, "--checkpoint-iterations", "2"]
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err
-    states = [name.replace(".png", ".state.npz") for name in names]  # the resume state beside each checkpoint
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, *states, "o.png"])
+    state = names[-1].replace(".png", ".state.npz")  # the resume state beside the newest checkpoint
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, state, "o.png"])
+
+
+@pytest.mark.parametrize("directory", ["50%done", "{x}", "a%sb{}"])
+def test_a_directory_that_looks_like_a_pattern_is_taken_as_it_is(files, tmp_path, capsys, directory):
+    (tmp_path / directory).mkdir()
+    pattern = tmp_path / directory / "ck%s.png"
+    extra = ["--iterations", "3", "--checkpoint-output", pattern, "--checkpoint-iterations", "1"]
+    code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / directory).iterdir()) == ["ck0.png", "ck1.png", "ck1.state.npz"]
 
 
 @pytest.mark.parametrize("pattern", ["ck.png", "ck%d%d.png", "ck{}{}.png", "ck%s/x.png", "ck%.png", "ck{x}.png"])

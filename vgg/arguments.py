@@ -54,14 +54,19 @@ def harden(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def checkpoint_name(pattern: str, iteration: int) -> str:
-    """The checkpoint file of a 0-based iteration: ``{...}`` patterns by str.format, others by %."""
-    return pattern.format(iteration) if _FIELD.search(pattern) else pattern % iteration
+    """The checkpoint file of a 0-based iteration: the file name's ``{...}`` field by str.format, others
+    by %; the directory is taken as it is (a working directory such as ``50%done`` is no pattern)."""
+    directory, base = os.path.split(pattern)
+    return os.path.join(directory, base.format(iteration) if _FIELD.search(base) else base % iteration)
 
 
 def check_checkpoint_pattern(pattern: str) -> None:
     """ConfigError unless the pattern names a different file in one directory for every iteration."""
     expected = "one of %s, %d, %05d, {} or {:05} in the file name"
-    fields = _FIELD.findall(pattern) if _FIELD.search(pattern) else _PERCENT.findall(pattern)
+    directory, base = os.path.split(pattern)
+    fields = _FIELD.findall(base) if _FIELD.search(base) else _PERCENT.findall(base)
+    if not [f for f in fields if f != "%%"] and (_FIELD.search(directory) or _PERCENT.search(directory)):
+        raise ConfigError(f"--checkpoint-output: the iteration goes in the file name, not the directory: {pattern!r}")
     try:
         names = [checkpoint_name(pattern, i) for i in (0, 1, 10**12)]
         ok = len([f for f in fields if f != "%%"]) == 1 and len(set(names)) == 3
@@ -69,8 +74,6 @@ def check_checkpoint_pattern(pattern: str) -> None:
         ok = False
     if not ok:
         raise ConfigError(f"--checkpoint-output must contain {expected}, got {pattern!r}")
-    if len({os.path.dirname(n) for n in names}) != 1:
-        raise ConfigError(f"--checkpoint-output: the iteration goes in the file name, not the directory: {pattern!r}")
 
 
 def iteration_of(pattern: str, path: str) -> int | None:

@@ -212,10 +212,13 @@ def refusal(
     optimizer: str = "adam",
     history_size: int = 100,
     floor_bytes: int = 0,
+    width_flag: str = "--width",
+    also: str = "",
 ) -> str | None:
     """None when the run fits in the memory available, else why not in one line, with the largest
-    --width that fits. ``styles_at(width)``: the style sizes for a content of that width;
-    ``floor_bytes``: what the process needs whatever the images (loading the network file)."""
+    width that fits (``width_flag`` names what sets it). ``styles_at(width)``: the style sizes for a
+    content of that width; ``floor_bytes``: what the process needs whatever the images (loading the
+    network file); ``also``: other advice, appended to the line."""
     available = available_bytes(backend)
     if available is None:
         return None
@@ -230,10 +233,10 @@ def refusal(
         return None
     where = "host" if backend == "numpy" else "GPU"
     best = largest_fitting_width(lambda width: need(width) <= available, w - 1)
-    advice = f"the largest --width that fits is {best}" if best else "no --width fits"
+    advice = f"the largest {width_flag} that fits is {best}" if best else f"no {width_flag} fits"
     return (
         f"a {w}x{h} run needs about {format_bytes(need(w))} of {where} memory and {format_bytes(available)} "
-        f"is available; {advice}"
+        f"is available; {advice}{also}"
     )
 
 

@@ -102,14 +102,19 @@ def check_memory(
     def styles_at(width: int) -> list[tuple[int, int]]:
         return [images.scaled_style_hw(s.shape[:2], width, k) for s, k in zip(originals, scales)]
 
-    hw = content_hw
+    hw, width_flag = content_hw, "--width"
     if getattr(config, "scales", None):  # coarse to fine: the last (widest) stage is the largest
         width = int(max(config.scales))
-        hw = (max(1, hw[0] * width // hw[1]), width)
+        hw, width_flag = (max(1, hw[0] * width // hw[1]), width), "last --scales width"
+    which = memory.largest_input(hw, styles_at(hw[1]), config.pooling)
+    also = ""
+    if which >= 0 and scales[which] > 1:  # an enlarged style needs the most: shrinking it is the other way
+        also = f", or a smaller --style-scales for {args.styles[which]} (now {scales[which]:g})"
     network = getattr(args, "network", None)
     known = config.backend == "numpy" and network is not None and os.path.isfile(network)
     floor = memory.network_load_bytes(network) if known else 0
     settings = {"optimizer": config.optimizer, "history_size": config.lbfgs_history}
+    settings.update(width_flag=width_flag, also=also)
     problem = memory.refusal(hw, styles_at, backend=config.backend, floor_bytes=floor, **settings)
     if problem is not None:
         raise ConfigError(problem)
