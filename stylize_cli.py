@@ -159,12 +159,12 @@ def check_args(args: argparse.Namespace, config: StyleConfig) -> None:
     _check_progress_files(args, config)
     cli_features.check_files(args, config)
     args.network = download.require_network(args.network)  # a bare name: the working directory, then the cache
-    cli_features.check_network(args)
+    cli_features.check_resumed_files(args)
 
 
 def _check_progress_files(args: argparse.Namespace, config: StyleConfig) -> None:
     if args.progress_write is not None:
-        images.check_writable(args.progress_write, args.overwrite)
+        images.check_writable(args.progress_write, args.overwrite or cli_features.continues(args, "progress_write"))
     if args.progress_plot is not None:
         images.check_output(args.progress_plot, args.overwrite)
     taken = {os.path.abspath(args.output)}
@@ -212,8 +212,11 @@ def listeners(args: argparse.Namespace, config: StyleConfig, loop: Run) -> list[
     """What listens to the loop: the progress lines, the loss history and its plot, the run log, the resume
     states (a failing file is reported once and left out; the run goes on)."""
     files = [("--progress-write", config.progress_write, None), ("--progress-plot", None, config.progress_plot)]
+    append = cli_features.continues(args, "progress_write")  # a resumed run goes on with its own file
     guarded = [
-        safekeeping.Guarded(HistoryListener(w, p, args.overwrite), flag, w or p) for flag, w, p in files if w or p
+        safekeeping.Guarded(HistoryListener(w, p, args.overwrite, append and w is not None), flag, w or p)
+        for flag, w, p in files
+        if w or p
     ]
     return [ProgressListener(None, config.progress), *guarded, *cli_features.listeners(args, loop)]
 

@@ -140,7 +140,7 @@ def _pixels(path):
 def test_resume_from_the_half_way_state_gives_the_same_output(files, tmp_path, capsys, optimizer):
     pattern = str(tmp_path / "ck%s.png")
     extra = ["--iterations", "6", "--checkpoint-output", pattern, "--checkpoint-iterations", "1", "--seed", "3"]
-    extra += ["--optimizer", optimizer]
+    extra += ["--optimizer", optimizer, "--keep-states", "0"]
     code, err = run(capsys, args_for(files, tmp_path / "straight.png", *extra))
     assert code == 0, err
     resumed = tmp_path / "resumed.png"
@@ -162,7 +162,7 @@ def test_resume_from_the_half_way_state_gives_the_same_output(files, tmp_path, c
 
 
 def _state(files, tmp_path, capsys):
-    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1", "--keep-states", "0"]
     assert run(capsys, args_for(files, tmp_path / "o.png", *extra))[0] == 0
     return tmp_path / "ck0.state.npz"
 
@@ -234,6 +234,12 @@ BAD = {
     "zero history": (["--lbfgs-history", "0"], "--lbfgs-history must be positive"),
     "log is the output": (["--log", "OUT"], "would be written twice"),
     "no content": (["--content"], "--content"),
+    "negative keep-states": (["--keep-states", "-1"], "--keep-states must be 0 (all) or more"),
+    "log is a state": (["--checkpoint-output", "CK", "--checkpoint-iterations", "1", "--log", "ST"], "written twice"),
+    "progress is a state": (
+        ["--checkpoint-output", "CK", "--checkpoint-iterations", "1", "--progress-write", "ST"],
+        "--progress-write",
+    ),
 }
 
 
@@ -241,7 +247,8 @@ BAD = {
 def test_bad_feature_flags_are_one_line(files, tmp_path, capsys, case):
     extra, expected = BAD[case]
     out = tmp_path / "o.png"
-    extra = [str(out) if x == "OUT" else x for x in extra]
+    names = {"OUT": out, "CK": tmp_path / "ck%s.png", "ST": tmp_path / "ck1.state.npz"}
+    extra = [str(names.get(x, x)) for x in extra]
     argv = args_for(files, out, *extra) if case != "no content" else ["--styles", "s.png", "--output", str(out)]
     code, err = run(capsys, argv)
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("stylize: error: ") and expected in err, err
@@ -268,6 +275,7 @@ def test_a_run_resumes_from_another_directory_with_the_files_it_was_started_with
     monkeypatch.chdir(rv)  # started with names relative to rv
     argv = ["--content", "content.png", "--styles", "style.png", "--network", "vgg.mat", "--output", "o.png"]
     argv += ["--iterations", "4", "--checkpoint-output", "ck%s.png", "--checkpoint-iterations", "1", "--seed", "3"]
+    argv += ["--keep-states", "0"]
     assert run(capsys, argv)[0] == 0
     monkeypatch.chdir(tmp_path)  # resumed from the directory above, where another content.png lies
     Image.fromarray(np.zeros((16, 20, 3), np.uint8)).save(tmp_path / "content.png")
@@ -286,7 +294,7 @@ def test_a_flag_given_with_resume_is_refused_even_at_its_default(files, tmp_path
 
 def test_a_resumed_dry_run_estimates_only_the_iterations_left(files, tmp_path, capsys):
     extra = ["--iterations", "8", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
-    assert run(capsys, args_for(files, tmp_path / "o.png", *extra))[0] == 0
+    assert run(capsys, args_for(files, tmp_path / "o.png", *extra, "--keep-states", "0"))[0] == 0
     argv = [
         "--resume",
         str(tmp_path / "ck4.state.npz"),
@@ -301,3 +309,75 @@ def test_a_resumed_dry_run_estimates_only_the_iterations_left(files, tmp_path, c
     (count, each), total = re.findall(r": (\d+) iterations, about (\S+) s each", out)[0], re.findall(
         r"estimated time about (\S+) s", out)[0]  # fmt: skip
     assert int(count) == 3 and float(total) == pytest.approx(3 * float(each), rel=0.01)  # iterations 5, 6, 7
+
+
+# ---- what a resumed run keeps, appends to and refuses ---------------------------------------------------
+
+
+def _states(directory):
+    return sorted(n for n in os.listdir(directory) if n.endswith(".state.npz"))
+
+
+@pytest.mark.parametrize("keep, expected", [(None, [4]), ("2", [3, 4]), ("0", [0, 1, 2, 3, 4])])
+def test_only_the_newest_states_are_kept(files, tmp_path, capsys, keep, expected):
+    extra = ["--iterations", "6", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    extra += [] if keep is None else ["--keep-states", keep]
+    code, err = run(capsys, args_for(files, tmp_path / "o.png", *extra))
+    assert code == 0, err
+    assert _states(tmp_path) == [f"ck{i}.state.npz" for i in expected]
+    assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".png")) == [*(f"ck{i}.png" for i in range(5)), "o.png"]
+
+
+def test_a_resumed_run_deletes_only_the_states_it_wrote(files, tmp_path, capsys):
+    extra = ["--iterations", "6", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    assert run(capsys, args_for(files, tmp_path / "o.png", *extra, "--keep-states", "0"))[0] == 0
+    argv = ["--resume", str(tmp_path / "ck1.state.npz"), "--output", str(tmp_path / "r.png"), "--overwrite"]
+    code, err = run(capsys, argv)  # writes ck2..ck4 again, keeping the newest of those
+    assert code == 0, err
+    assert _states(tmp_path) == ["ck0.state.npz", "ck1.state.npz", "ck4.state.npz"]
+
+
+def _copied_inputs(files, directory):
+    directory.mkdir()
+    for name in ("content.png", "style.png", "vgg.mat"):
+        (directory / name).write_bytes((files / name).read_bytes())
+    return directory
+
+
+@pytest.mark.parametrize("changed", ["content.png", "style.png"])
+def test_a_resume_with_a_changed_input_file_is_refused(files, tmp_path, capsys, changed):
+    inputs = _copied_inputs(files, tmp_path / "in")
+    extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    assert run(capsys, args_for(inputs, tmp_path / "o.png", *extra))[0] == 0
+    with Image.open(inputs / changed) as img:
+        pixels = np.asarray(img.convert("RGB")).copy()
+    pixels[0, 0] = 255 - pixels[0, 0]  # the same size, one pixel different
+    Image.fromarray(pixels).save(inputs / changed)
+    code, err = run(capsys, ["--resume", str(tmp_path / "ck1.state.npz"), "--output", str(tmp_path / "r.png")])
+    flag = "--content" if changed == "content.png" else "--styles"
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"{flag} {inputs / changed} is not the file the state was saved with" in err
+    assert not (tmp_path / "r.png").exists()
+
+
+def test_a_resumed_run_appends_to_its_own_log_and_progress_file(files, tmp_path, capsys):
+    log, rows = tmp_path / "run.jsonl", tmp_path / "losses.tsv"
+    extra = ["--iterations", "6", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
+    extra += ["--log", str(log), "--progress-write", str(rows), "--keep-states", "0"]
+    assert run(capsys, args_for(files, tmp_path / "o.png", *extra))[0] == 0
+    first_log, first_rows = log.read_text(), rows.read_text()
+    argv = ["--resume", str(tmp_path / "ck2.state.npz"), "--output", str(tmp_path / "r.png"), "--keep-states", "0"]
+    argv += ["--log", str(log), "--progress-write", str(rows)]
+    code, err = run(capsys, [*argv, "--overwrite"])  # --overwrite for the checkpoints ck3, ck4; the log is kept
+    assert code == 0, err
+    assert log.read_text().startswith(first_log) and rows.read_text().startswith(first_rows)
+    lines = [json.loads(x) for x in log.read_text()[len(first_log) :].splitlines()]
+    assert lines[0]["event"] == "start" and lines[0]["resumed"]["after_iteration"] == 2
+    assert [x["iteration"] for x in lines if x["event"] == "losses"] == [3, 4, 5, 6]
+    added = rows.read_text()[len(first_rows) :].splitlines()
+    assert [int(x.split("\t")[0]) for x in added] == [3, 4, 5, 6]  # no second header
+    other = tmp_path / "other.jsonl"
+    other.write_text("theirs\n")
+    argv = ["--resume", str(tmp_path / "ck4.state.npz"), "--output", str(tmp_path / "r2.png"), "--log", str(other)]
+    code, err = run(capsys, argv)  # not the saved run's log: the usual rule (ck4 is the last checkpoint)
+    assert code == 2 and f"{other}" in err and "already exists" in err and other.read_text() == "theirs\n", err

@@ -54,6 +54,16 @@ def test_lbfgs_lowers_the_loss_in_the_loop(net, scene, xp, line_search):
         assert all(b <= a for a, b in zip(values, values[1:])), values
 
 
+@pytest.mark.parametrize("line_search", ["none", "strong_wolfe"])
+def test_lbfgs_from_the_content_with_only_the_content_loss_stays_there(net, scene, line_search):
+    # the gradient is exactly zero from the first step: L-BFGS must neither divide by zero nor move
+    content, style = scene
+    run = Run(net, content, [style], initial=content, optimizer="lbfgs", line_search=line_search, iterations=3,
+              style_weight=0.0, tv_weight=0.0, seed=0)  # fmt: skip
+    assert totals(run.events()) == [0.0] * 4
+    np.testing.assert_allclose(run.best_image(), content, atol=1e-3)  # the mean subtracted and added back
+
+
 def test_each_optimiser_gets_its_own_learning_rate_unless_one_is_given(net, scene):
     content, style = scene
     for settings, kind, lr in (
@@ -194,6 +204,8 @@ def test_a_state_resumes_only_the_settings_it_was_saved_with(net, scene, tmp_pat
     with pytest.raises(ConfigError, match="saved with tv_weight=100.0, not 3.0"):
         Run(net, content, [style], resume=arrays, **settings, tv_weight=3.0)
     Run(net, content, [style], resume=arrays, **{**settings, "seed": None, "print_iterations": 1})  # reports only
+    with pytest.raises(ConfigError, match=r"state's image has shape \(1, 12, 16, 3\), the content .* \(1, 12, 15, 3\)"):
+        Run(net, content[:, :15], [style], resume=arrays, **settings)  # another content, of another size
 
 
 # ---- the run log ---------------------------------------------------------------------------------
@@ -235,7 +247,7 @@ def test_the_flop_count_is_vgg19s():
     # forward and input gradient, two FLOPs a multiply-add
     assert estimate.iteration_flops((224, 224)) == pytest.approx(2 * 2 * (conv + grams), rel=0.01)
     assert estimate.seconds_per_iteration([(224, 224)], "lbfgs", "strong_wolfe", 1e12) == [
-        pytest.approx(2 * estimate.iteration_flops((224, 224)) / 1e12)
+        pytest.approx(1.07 * estimate.iteration_flops((224, 224)) / 1e12)  # benchmarks/evaluations.py's count
     ]
     assert estimate.gemm_rate("numpy", seconds=0.01) > 1e6
 

@@ -27,7 +27,9 @@ REQUIRED = ("content", "styles", "output")
 # With --resume: taken from the state unless given again
 RESUME_MAY_OVERRIDE = ("output", "network")
 # With --resume: this invocation's own, never taken from the state
-RESUME_OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run")
+RESUME_OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run", "keep_states")
+# Files a resumed run appends to when given the saved run's own (it goes on writing them)
+CONTINUED = ("log", "progress_write")
 GIVEN = "given_flags"  # {dest: the flag as typed} of the flags on the command line, recorded as parsed
 NOT_SAVED = ("resume", "dry_run", "resume_iteration", "resume_meta", "resume_arrays", GIVEN)
 # Saved absolute, so that a run resumed from another directory reads and writes the same files
@@ -57,6 +59,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
         help="with --scales: iterations at each scale (default --iterations at each)",
     )
     p.add_argument("--resume", metavar="STATE", help="continue the run saved in STATE (a .state.npz checkpoint)")
+    p.add_argument(
+        "--keep-states", type=int, default=1, metavar="N",
+        help="with checkpoints: keep the newest N resume states, 0 all (default %(default)s)",
+    )  # fmt: skip
     p.add_argument("--log", metavar="FILE", help="write the run as JSON lines to FILE (default off)")
     p.add_argument("--dry-run", action="store_true", help="check everything, print the estimates, compute nothing")
     for action in p._actions:  # every flag declared so far (add_flags comes last) records that it was given
@@ -109,6 +115,27 @@ def apply_resume(args: argparse.Namespace, defaults: Mapping[str, Any]) -> None:
     args.resume_iteration, args.resume_meta, args.resume_arrays = int(arrays["iteration"]), meta, arrays
 
 
+def continues(args: argparse.Namespace, dest: str) -> bool:
+    """Whether this resumed run was given the saved run's own --log / --progress-write file, which it then
+    appends to (never truncated, no --overwrite needed)."""
+    value, meta = getattr(args, dest, None), getattr(args, "resume_meta", None)
+    if value is None or not isinstance(meta, dict) or not isinstance(meta.get("cli"), dict):
+        return False
+    saved = meta["cli"].get(dest)
+    return saved is not None and os.path.abspath(value) == saved
+
+
+def is_state_file(args: argparse.Namespace, config: StyleConfig, path: str) -> bool:
+    """Whether the run writes ``path`` as the resume state beside a checkpoint."""
+    if not args.checkpoint_output:
+        return False
+    pattern = os.path.splitext(args.checkpoint_output)[0] + state.SUFFIX
+    i = arguments.iteration_of(pattern, os.path.realpath(path))
+    if i is None:
+        i = arguments.iteration_of(pattern, path)
+    return i is not None and preflight.is_checkpoint_iteration(config, i)
+
+
 def resumed_after(args: argparse.Namespace) -> int:
     """The iteration of the state a resumed run goes on from (-1 without --resume): it writes only later files."""
     return getattr(args, "resume_iteration", -1)
@@ -119,13 +146,18 @@ def check_files(args: argparse.Namespace, config: StyleConfig) -> None:
     _check_optimizer_flags(args, config)
     if config.scales is not None and args.width is not None:
         raise ConfigError("--width and --scales both set the content's width: give one of them")
+    if args.keep_states < 0:
+        raise ConfigError(f"--keep-states must be 0 (all) or more, got {args.keep_states}")
     if args.log is not None:
-        images.check_writable(args.log, args.overwrite)
+        images.check_writable(args.log, args.overwrite or continues(args, "log"))
         others = [args.output, args.progress_write, args.progress_plot]
         if any(n is not None and os.path.abspath(n) == os.path.abspath(args.log) for n in others) or (
-            preflight.is_checkpoint_file(args, config, args.log)
+            preflight.is_checkpoint_file(args, config, args.log) or is_state_file(args, config, args.log)
         ):
             raise ConfigError(f"--log {args.log} would be written twice (it is also another output file)")
+    for flag, name in (("--progress-write", args.progress_write), ("--progress-plot", args.progress_plot)):
+        if name is not None and is_state_file(args, config, name):
+            raise ConfigError(f"{flag} {name} is also a resume state file name (beside --checkpoint-output)")
     if args.checkpoint_output is not None and not args.overwrite:
         pattern = os.path.splitext(args.checkpoint_output)[0] + state.SUFFIX  # beside each checkpoint image
         later = lambda i: i > resumed_after(args) and preflight.is_checkpoint_iteration(config, i)  # noqa: E731
@@ -151,26 +183,32 @@ def check_scale_sides(config: StyleConfig, content: np.ndarray) -> None:
         raise ImageError(f"--scales {width}: the content would be {width}x{height}, smaller than {smallest}x{smallest}")
 
 
-def check_network(args: argparse.Namespace) -> None:
-    """With --resume: the network file must be the one the state was saved for."""
+def check_resumed_files(args: argparse.Namespace) -> None:
+    """With --resume: the network and the input images must be the files the state was saved with."""
     if args.resume is not None:
         state.check_network(args.resume, args.resume_meta, args.network)
+        state.check_inputs(args.resume, args.resume_meta, input_files(args))
+
+
+def input_files(args: argparse.Namespace) -> dict[str, Any]:
+    return {"--content": args.content, "--styles": list(args.styles), "--initial": args.initial}
 
 
 def listeners(args: argparse.Namespace, run: Run) -> list[Listener]:
     """The run log and the state beside each checkpoint, as the flags ask; a failing write is reported."""
     meta = {"network": state.fingerprint(args.network), "cli": saved_arguments(args)}
+    meta["inputs"] = state.input_fingerprints(input_files(args))
     out: list[Listener] = []
     if args.log is not None:
         extra = {"network": meta["network"], "arguments": meta["cli"]}
         if args.resume is not None:
             extra["resumed"] = {"state": args.resume, "after_iteration": resumed_after(args)}
-        log = RunLog(args.log, run.config, extra, overwrite=args.overwrite)
+        log = RunLog(args.log, run.config, extra, overwrite=args.overwrite, append=continues(args, "log"))
         out.append(safekeeping.Guarded(log, "--log", args.log))
     if args.checkpoint_output is not None:
-        pattern = args.checkpoint_output
+        pattern, keep = args.checkpoint_output, args.keep_states
         name = lambda i: arguments.checkpoint_name(pattern, i)  # noqa: E731
-        out.append(state.StateWriter(run, name, meta, _state_not_written, overwrite=args.overwrite))
+        out.append(state.StateWriter(run, name, meta, _state_not_written, overwrite=args.overwrite, keep=keep))
     return out
 
 

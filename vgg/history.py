@@ -31,16 +31,23 @@ class History:
     """
 
     def __init__(
-        self, write: str | os.PathLike | None = None, plot: str | os.PathLike | None = None, overwrite: bool = True
+        self,
+        write: str | os.PathLike | None = None,
+        plot: str | os.PathLike | None = None,
+        overwrite: bool = True,
+        append: bool = False,
     ) -> None:
         self.steps: list[int] = []
         self.losses: dict[str, list[float]] = {name: [] for name in COLUMNS}
         self.plot_path = plot
         self._file: TextIO | None = None
         if write is not None:
-            # "x" without overwrite: a file that appeared since the checks is never truncated
-            self._file = open(write, "w" if overwrite else "x", encoding="utf-8")  # noqa: SIM115 - closed by close()
-            _write_line(self._file, HEADER)
+            # "x" without overwrite: a file that appeared since the checks is never truncated; "a": a resumed
+            # run goes on with the rows of the run it continues (the header only if the file is empty)
+            mode = "a" if append else "w" if overwrite else "x"
+            self._file = open(write, mode, encoding="utf-8")  # noqa: SIM115 - closed by close()
+            if self._file.tell() == 0:
+                _write_line(self._file, HEADER)
 
     @property
     def enabled(self) -> bool:

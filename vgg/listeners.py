@@ -64,8 +64,8 @@ class ProgressListener(Listener):
 class HistoryListener(Listener):
     """The losses at each read-back to a tab-separated file and a chart (vgg.history); opened lazily."""
 
-    def __init__(self, write: str | None, plot: str | None, overwrite: bool = True) -> None:
-        self.write, self.plot, self.overwrite = write, plot, overwrite
+    def __init__(self, write: str | None, plot: str | None, overwrite: bool = True, append: bool = False) -> None:
+        self.write, self.plot, self.overwrite, self.append = write, plot, overwrite, append
         self.history: History | None = None
 
     @classmethod
@@ -76,7 +76,7 @@ class HistoryListener(Listener):
         if self.write is None and self.plot is None:
             return
         if self.history is None:
-            self.history = History(self.write, self.plot, self.overwrite)
+            self.history = History(self.write, self.plot, self.overwrite, self.append)
         if isinstance(event, LossesRead):
             self.history.record(event.i, {name: event.losses[name] for name in COLUMNS})
         elif isinstance(event, Checkpoint | End):

@@ -3,8 +3,9 @@
 The first line (``"event": "start"``) holds the settings, the seed, the versions and the machine; then
 one line per read-back of the loss (``"event": "losses"``): the iteration (vgg.driver's numbering:
 the losses of the image after ``iteration`` steps), the stage, the four losses, the style loss of each
-layer, the seconds since the start and the peak memory so far; a checkpoint or the end adds a line
-naming its iteration.
+layer, the seconds since the log was made (the CLI makes it once the network is loaded, before the
+style targets are computed) and the peak memory so far; a checkpoint or the end adds a line naming its
+iteration. A resumed run given the same file appends to it, its own start line first.
 """
 
 from __future__ import annotations
@@ -55,18 +56,21 @@ def machine(backend: str) -> dict[str, Any]:
     return info
 
 
-def peak_memory(backend: str) -> dict[str, int]:
-    """The process's peak resident memory (bytes); on a GPU also the bytes CuPy's pool holds now."""
+def host_peak_bytes() -> int:
+    """The process's peak resident memory so far (bytes)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = {"host_peak_bytes": int(rss if sys.platform == "darwin" else rss * 1024)}
-    if backend == "cupy":
-        out["device_pool_bytes"] = int(mg.backend.array_module("cupy").get_default_memory_pool().total_bytes())
-    return out
+    return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def device_pool_bytes() -> int:
+    """The bytes CuPy's default memory pool holds now (what it took from the GPU and keeps)."""
+    return int(mg.backend.array_module("cupy").get_default_memory_pool().total_bytes())
 
 
 class RunLog(Listener):
     """Writes the run's JSON lines to ``path`` (opened at the first event, closed with the run); without
-    ``overwrite`` an existing file is never opened (FileExistsError)."""
+    ``overwrite`` an existing file is never opened (FileExistsError); with ``append`` it is added to.
+    Seconds count from the making of the log; on a GPU the peak of CuPy's pool is that of the read-backs."""
 
     def __init__(
         self,
@@ -75,11 +79,21 @@ class RunLog(Listener):
         extra: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         overwrite: bool = True,
+        append: bool = False,
     ) -> None:
         self.path, self.config, self.extra, self.clock = path, config, dict(extra or {}), clock
-        self.mode = "w" if overwrite else "x"  # "x": a file that appeared since the checks is never truncated
+        # "x": a file that appeared since the checks is never truncated
+        self.mode = "a" if append else "w" if overwrite else "x"
         self.file: TextIO | None = None
-        self.start = 0.0
+        self.start = self.clock()
+        self.pool_peak = 0
+
+    def peak_memory(self) -> dict[str, int]:
+        out = {"host_peak_bytes": host_peak_bytes()}
+        if self.config.backend == "cupy":
+            self.pool_peak = max(self.pool_peak, device_pool_bytes())
+            out["device_pool_peak_bytes"] = self.pool_peak
+        return out
 
     def _line(self, record: Mapping[str, Any]) -> None:
         if self.file is None:
@@ -89,7 +103,6 @@ class RunLog(Listener):
 
     def _open(self) -> None:
         self.file = open(self.path, self.mode, encoding="utf-8")  # noqa: SIM115 - open for the run, closed by close()
-        self.start = self.clock()
         settings = json.loads(self.config.to_json())
         head = {"event": "start", "settings": settings, "seed": self.config.seed, **self.extra}
         self._line({**head, "versions": versions(), "machine": machine(self.config.backend)})
@@ -100,7 +113,7 @@ class RunLog(Listener):
         if isinstance(event, LossesRead):
             record = {"event": "losses", "iteration": event.i, "stage": event.stage, "losses": event.losses}
             record.update(style_layers=event.style_layers, seconds=self.clock() - self.start)
-            self._line({**record, **peak_memory(self.config.backend)})
+            self._line({**record, **self.peak_memory()})
         elif isinstance(event, Checkpoint):
             self._line({"event": "checkpoint", "iteration": event.i, "stage": event.stage})
         elif isinstance(event, End):

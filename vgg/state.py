@@ -109,8 +109,35 @@ def check_network(name: str, meta: Mapping[str, Any], network_path: str | os.Pat
         )
 
 
+def check_inputs(name: str, meta: Mapping[str, Any], files: Mapping[str, Any]) -> None:
+    """StateError unless each input file (``{flag: path or list of paths or None}``) is the one the state was
+    saved with (``meta["inputs"]``, from input_fingerprints; a state without it is not checked)."""
+    saved = meta.get("inputs")
+    if not isinstance(saved, dict):
+        return
+    for flag, now in input_fingerprints(files).items():
+        if flag in saved and saved[flag] != now:
+            raise StateError(
+                f"{name}: {flag} {files[flag] if not isinstance(files[flag], list) else ' '.join(files[flag])} "
+                "is not the file the state was saved with (changed since); resume with the same files"
+            )
+
+
+def input_fingerprints(files: Mapping[str, Any]) -> dict[str, Any]:
+    """{flag: fingerprint, a list of them, or None} of the input files named (fingerprint above)."""
+    out: dict[str, Any] = {}
+    for flag, value in files.items():
+        if isinstance(value, (list, tuple)):
+            out[flag] = [fingerprint(v) for v in value]
+        else:
+            out[flag] = None if value is None else fingerprint(value)
+    return out
+
+
 class StateWriter(Listener):
-    """Saves ``run.state()`` beside each checkpoint image (``name_of(i)``, see state_name).
+    """Saves ``run.state()`` beside each checkpoint image (``name_of(i)``, see state_name); with ``keep``
+    > 0 only the newest ``keep`` of the states it wrote stay: an older one is deleted once a newer one is
+    in place (0 keeps them all). Files it did not write (the state a run was resumed from) stay.
 
     A write that fails (OSError: disk full, directory gone) goes to ``on_error(name, exc)``, the first one
     only, and the run goes on; without ``on_error`` it is raised. A state whose name appeared meanwhile
@@ -124,10 +151,12 @@ class StateWriter(Listener):
         meta: Mapping[str, Any],
         on_error: Callable[[str, Exception], None] | None = None,
         overwrite: bool = True,
+        keep: int = 0,
     ) -> None:
         self.run, self.name_of, self.meta, self.on_error = run, name_of, dict(meta), on_error
-        self.overwrite = overwrite
+        self.overwrite, self.keep = overwrite, keep
         self.failed_once = False
+        self.written: list[str] = []
 
     def on(self, event: Event) -> None:
         if not isinstance(event, Checkpoint):
@@ -135,6 +164,7 @@ class StateWriter(Listener):
         name = state_name(self.name_of(event.i))
         try:
             save_state(name, self.run.state(), self.meta, self.overwrite)
+            self._written(name)
         except outputs.OutputExistsError as exc:
             if self.on_error is None:
                 raise
@@ -145,3 +175,12 @@ class StateWriter(Listener):
             if not self.failed_once:
                 self.on_error(name, exc)
             self.failed_once = True
+
+    def _written(self, name: str) -> None:
+        """Record ``name``; delete what is beyond the newest ``keep`` (one that cannot be deleted stays)."""
+        self.written = [n for n in self.written if n != name] + [name]
+        while self.keep > 0 and len(self.written) > self.keep:
+            try:
+                os.unlink(self.written.pop(0))
+            except OSError:
+                pass

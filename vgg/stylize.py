@@ -132,6 +132,7 @@ class Run:
             self.stage, first = self._resumed(self.resume), int(self.resume["stage"])
         for index in range(first, len(self.bounds)):
             if self.stage is None or self.stage.index != index:
+                self.stage = None  # the last scale's targets and optimiser state go before the next is built
                 self.stage = self._start(index, previous)
             for event in drive(self.stage, self.schedule, index == len(self.bounds) - 1):
                 if isinstance(event, Checkpoint):
@@ -172,6 +173,13 @@ class Run:
         for name, value in ours.items():
             if name not in MAY_DIFFER_ON_RESUME and saved.get(name) != value:
                 raise ConfigError(f"resume: the state was saved with {name}={saved.get(name)!r}, not {value!r}")
+        content, _ = scales.stage_images(self.config, int(state["stage"]), self.content, self.styles[:0])
+        shape, expected = tuple(np.shape(state["image"])), (1, *content.shape[:2], 3)
+        if shape != expected:
+            raise ConfigError(
+                f"resume: the state's image has shape {shape}, the content at its scale {expected} "
+                "(resumed with another content image?)"
+            )
 
     def _resumed(self, state: Mapping[str, np.ndarray]) -> Stage:
         stage = self._stage(int(state["stage"]), np.asarray(state["image"]), int(state["iteration"]) + 1)
