@@ -13,8 +13,10 @@ clock runs from the start of each run (style targets included) and counts every 
     python -m benchmarks.quality                      # the real measurement (about 4 x Adam's time at most)
     python -m benchmarks.quality --quick              # an end-to-end check on small sizes, seconds
 
-Prints a markdown table (seconds to Adam's final loss, and against Adam's time) and writes the curves
-as a PNG (vgg.plot.draw_curves) and the points as JSON.
+Prints a markdown table (each method's loss at a third of Adam's time, and the seconds it needs to reach
+the loss Adam had after a quarter, half and all of its iterations, against Adam's own time for it) and
+writes the curves as a PNG (vgg.plot.draw_curves) and the points as JSON; ``--from-json`` prints the table
+and draws the PNG of a saved run again.
 """
 
 from __future__ import annotations
@@ -77,21 +79,36 @@ def seconds_to(points: list[tuple[float, int, float]], target: float) -> float |
     return next((s for s, _, total in points if total <= target), None)
 
 
+def milestones(adam: list[tuple[float, int, float]]) -> list[tuple[int, float]]:
+    """(iteration, loss) of Adam after a quarter, half and all of its iterations: the losses to reach."""
+    n = adam[-1][1]
+    by_iteration = {i: total for _, i, total in adam}
+    return [(i, by_iteration[i]) for i in sorted({n // 4, n // 2, n}) if i in by_iteration]
+
+
+def loss_at(points: list[tuple[float, int, float]], seconds: float) -> float | None:
+    """The lowest full-size loss read by ``seconds``, or None before the first read."""
+    seen = [total for s, _, total in points if s <= seconds]
+    return min(seen) if seen else None
+
+
 def report(results: dict[str, dict], target: float, adam_seconds: float) -> str:
+    """One row a method: what it ran, its loss at a third of Adam's time, and the seconds it took to reach
+    the loss Adam had after a quarter, half and all of its iterations (x Adam's own time for that one)."""
+    marks = milestones(results["adam"]["points"])
+    header = ["method", "iterations (all scales)", "seconds run", "final loss", "loss at 1/3 of Adam's time"]
+    header += [f"s to Adam's loss at {i} ({total:.5g})" for i, total in marks]
     rows = []
     for name, result in results.items():
-        reached = seconds_to(result["points"], target)
-        final = result["points"][-1]
-        rows.append([
-            name,
-            str(final[1]),
-            f"{result['seconds']:.1f}",
-            f"{final[2]:.4g}",
-            "not reached" if reached is None else f"{reached:.1f}",
-            "-" if reached is None else f"{reached / adam_seconds:.2f}",
-        ])  # fmt: skip
-    header = ["method", "iterations (all scales)", "seconds run", "final loss", "seconds to Adam's final loss"]
-    header.append("x Adam's time")
+        points, final = result["points"], result["points"][-1]
+        third = loss_at(points, adam_seconds / 3)
+        row = [name, str(final[1]), f"{result['seconds']:.1f}", f"{final[2]:.5g}"]
+        row.append("-" if third is None else f"{third:.5g}")
+        for _, total in marks:
+            reached = seconds_to(points, total)
+            adam = seconds_to(results["adam"]["points"], total)
+            row.append("not reached" if reached is None else f"{reached:.0f} ({reached / adam:.2f}x)")
+        rows.append(row)
     return markdown_table(header, rows)
 
 
@@ -111,6 +128,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--budget", type=float, help="seconds each method after Adam may run (default: Adam's)")
     p.add_argument("--channel-scale", type=float, default=1.0)
     p.add_argument("--output", default="quality", help="PREFIX: writes PREFIX.png and PREFIX.json")
+    p.add_argument("--from-json", metavar="FILE", help="table and PNG of a saved run; computes nothing")
     args = p.parse_args(argv)
     if args.quick:
         args.size, args.adam_iterations, args.coarse_iterations, args.channel_scale = 64, 30, 10, 1 / 8
@@ -128,6 +146,13 @@ def save(args: argparse.Namespace, target: float, results: dict[str, dict]) -> N
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.from_json is not None:
+        with open(args.from_json, encoding="utf-8") as f:
+            saved = json.load(f)
+        results, target = saved["results"], saved["target"]
+        plot(results, args.output + ".png")
+        print(report(results, target, results["adam"]["points"][-1][0]))
+        return 0
     mg_backend.reuse_host_memory()
     net = random_vgg19(seed=0, channel_scale=args.channel_scale)
     content, style = scene(args.size)

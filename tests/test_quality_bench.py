@@ -26,3 +26,11 @@ def test_quick_mode_runs_every_method_and_writes_the_table_the_curves_and_the_po
         assert times == sorted(times) and len(times) > 1, name
     coarse = data["results"]["adam, coarse to fine"]["points"]
     assert coarse[0][1] == 20  # only the full size is plotted: after the 2 x 10 coarse iterations
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert "s to Adam's loss at 30 " in table[0] and "s to Adam's loss at 7 " in table[0]
+    assert table[1].startswith("| adam |") and table[1].count("(1.00x)") == 3  # itself, at its three milestones
+    capsys.readouterr()
+    assert quality.main(["--from-json", str(tmp_path / "q.json"), "--output", str(tmp_path / "again")]) == 0
+    again = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert again == table  # the same table from the saved points
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "q.png").read_bytes()
