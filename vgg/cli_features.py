@@ -127,13 +127,7 @@ def continues(args: argparse.Namespace, dest: str) -> bool:
 
 def is_state_file(args: argparse.Namespace, config: StyleConfig, path: str) -> bool:
     """Whether the run writes ``path`` as the resume state beside a checkpoint."""
-    if not args.checkpoint_output:
-        return False
-    pattern = os.path.splitext(args.checkpoint_output)[0] + state.SUFFIX
-    i = arguments.iteration_of(pattern, os.path.realpath(path))
-    if i is None:
-        i = arguments.iteration_of(pattern, path)
-    return i is not None and preflight.is_checkpoint_iteration(config, i)
+    return preflight.is_checkpoint_file(args, config, path, state.SUFFIX)
 
 
 def resumed_after(args: argparse.Namespace) -> int:
