@@ -92,7 +92,7 @@ def loss_at(points: list[tuple[float, int, float]], seconds: float) -> float | N
     return min(seen) if seen else None
 
 
-def report(results: dict[str, dict], target: float, adam_seconds: float) -> str:
+def report(results: dict[str, dict], adam_seconds: float) -> str:
     """One row a method: what it ran, its loss at a third of Adam's time, and the seconds it took to reach
     the loss Adam had after a quarter, half and all of its iterations (x Adam's own time for that one)."""
     marks = milestones(results["adam"]["points"])
@@ -149,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json is not None:
         with open(args.from_json, encoding="utf-8") as f:
             saved = json.load(f)
-        results, target = saved["results"], saved["target"]
+        results = saved["results"]
         plot(results, args.output + ".png")
-        print(report(results, target, results["adam"]["points"][-1][0]))
+        print(report(results, results["adam"]["points"][-1][0]))
         return 0
     mg_backend.reuse_host_memory()
     net = random_vgg19(seed=0, channel_scale=args.channel_scale)
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         save(args, target, results)
     machine = f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"{args.size}x{args.size}, random VGG-19 (channel scale {args.channel_scale:g}), {machine}\n")
-    print(report(results, target, adam_seconds))
+    print(report(results, adam_seconds))
     return 0 if math.isfinite(target) else 1
 
 

@@ -28,8 +28,6 @@ REQUIRED = ("content", "styles", "output")
 RESUME_MAY_OVERRIDE = ("output", "network")
 # With --resume: this invocation's own, never taken from the state
 RESUME_OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run", "keep_states")
-# Files a resumed run appends to when given the saved run's own (it goes on writing them)
-CONTINUED = ("log", "progress_write")
 GIVEN = "given_flags"  # {dest: the flag as typed} of the flags on the command line, recorded as parsed
 NOT_SAVED = ("resume", "dry_run", "resume_iteration", "resume_meta", "resume_arrays", GIVEN)
 # Saved absolute, so that a run resumed from another directory reads and writes the same files
@@ -127,7 +125,9 @@ def continues(args: argparse.Namespace, dest: str) -> bool:
 
 def is_state_file(args: argparse.Namespace, config: StyleConfig, path: str) -> bool:
     """Whether the run writes ``path`` as the resume state beside a checkpoint."""
-    return preflight.is_checkpoint_file(args, config, path, state.SUFFIX)
+    return args.checkpoint_output is not None and preflight.is_checkpoint_file(
+        args, config, path, state.state_name(args.checkpoint_output)
+    )
 
 
 def resumed_after(args: argparse.Namespace) -> int:
@@ -153,7 +153,7 @@ def check_files(args: argparse.Namespace, config: StyleConfig) -> None:
         if name is not None and is_state_file(args, config, name):
             raise ConfigError(f"{flag} {name} is also a resume state file name (beside --checkpoint-output)")
     if args.checkpoint_output is not None and not args.overwrite:
-        pattern = os.path.splitext(args.checkpoint_output)[0] + state.SUFFIX  # beside each checkpoint image
+        pattern = state.state_name(args.checkpoint_output)  # beside each checkpoint image
         later = lambda i: i > resumed_after(args) and preflight.is_checkpoint_iteration(config, i)  # noqa: E731
         existing = next(arguments.existing_checkpoints(pattern, later), None)
         if existing is not None:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import TextIO
 
-from . import images
+from . import images, outputs
 from .plot import draw_losses
 
 COLUMNS = ("content", "style", "tv", "total")
@@ -42,9 +42,8 @@ class History:
         self.plot_path = plot
         self._file: TextIO | None = None
         if write is not None:
-            # "x" without overwrite: a file that appeared since the checks is never truncated; "a": a resumed
-            # run goes on with the rows of the run it continues (the header only if the file is empty)
-            mode = "a" if append else "w" if overwrite else "x"
+            # append: a resumed run goes on with the rows of the run it continues (a header only if empty)
+            mode = outputs.stream_mode(overwrite, append)
             self._file = open(write, mode, encoding="utf-8")  # noqa: SIM115 - closed by close()
             if self._file.tell() == 0:
                 _write_line(self._file, HEADER)

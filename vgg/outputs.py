@@ -30,6 +30,12 @@ class OutputExistsError(ImageError):
         self.name, self.kept = name, kept
 
 
+def stream_mode(overwrite: bool, append: bool = False) -> str:
+    """open()'s mode for a file written as the run goes: "a" to add to it, "w" to replace it, else "x",
+    so that a file that appeared since the checks is never truncated."""
+    return "a" if append else "w" if overwrite else "x"
+
+
 def temporary_beside(name: str) -> tuple[int, str]:
     """(fd, path) of a new file in name's directory, hidden, with name's extension (so it opens as one)."""
     directory, base = os.path.split(os.path.abspath(name))

@@ -20,12 +20,12 @@ def is_checkpoint_iteration(config: StyleConfig, i: int) -> bool:
     return i in ends or arguments.is_checkpoint_iteration(i, sum(counts), config.checkpoint_iterations or 0)
 
 
-def is_checkpoint_file(args: argparse.Namespace, config: StyleConfig, path: str, suffix: str | None = None) -> bool:
+def is_checkpoint_file(args: argparse.Namespace, config: StyleConfig, path: str, pattern: str | None = None) -> bool:
     """Whether the run writes ``path`` as a checkpoint (worked out from the name, not by listing them all);
-    with ``suffix``, as the file of that suffix beside a checkpoint (its extension replaced)."""
+    with ``pattern``, as a file of that pattern written beside each checkpoint (a resume state)."""
     if not args.checkpoint_output:
         return False
-    pattern = args.checkpoint_output if suffix is None else os.path.splitext(args.checkpoint_output)[0] + suffix
+    pattern = args.checkpoint_output if pattern is None else pattern
     i = arguments.iteration_of(pattern, os.path.realpath(path))
     if i is None:
         i = arguments.iteration_of(pattern, path)

@@ -25,6 +25,7 @@ import scipy
 
 import minigrad as mg
 
+from . import outputs
 from .config import StyleConfig
 from .driver import Checkpoint, End, Event, LossesRead
 from .listeners import Listener
@@ -82,8 +83,7 @@ class RunLog(Listener):
         append: bool = False,
     ) -> None:
         self.path, self.config, self.extra, self.clock = path, config, dict(extra or {}), clock
-        # "x": a file that appeared since the checks is never truncated
-        self.mode = "a" if append else "w" if overwrite else "x"
+        self.mode = outputs.stream_mode(overwrite, append)
         self.file: TextIO | None = None
         self.start = self.clock()
         self.pool_peak = 0
