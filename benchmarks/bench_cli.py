@@ -29,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def write_inputs(folder: str, size: int) -> list[str]:
     sys.path.insert(0, ROOT)
     from tests.synthetic_vgg import sample_image, write_vgg19_mat
-    from vgg.model import BLOCK_CHANNELS
+    from vgg.net.layers import BLOCK_CHANNELS
 
     network = os.path.join(folder, "vgg-full-random.mat")
     write_vgg19_mat(network, "new", channels=BLOCK_CHANNELS)

@@ -17,7 +17,7 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 from synthetic_vgg import sample_image, write_vgg19_mat  # noqa: E402
 
-from vgg.model import BLOCK_CHANNELS  # noqa: E402
+from vgg.net.layers import BLOCK_CHANNELS  # noqa: E402
 
 
 def main() -> None:

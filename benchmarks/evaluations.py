@@ -1,6 +1,6 @@
-"""Forward and backward passes per iteration of each optimiser: the factor vgg.estimate's dry run uses.
+"""Forward and backward passes per iteration of each optimiser: the factor vgg.style.timing's dry run uses.
 
-Counts the loop's evaluations of the loss (vgg.driver._evaluate: one forward pass, and its backward pass
+Counts the loop's evaluations of the loss (vgg.style.loop._evaluate: one forward pass, and its backward pass
 when differentiated) over a run of the examples' content and style on a full-width VGG-19 of random
 weights, and prints the passes per iteration for Adam, L-BFGS and L-BFGS with the strong-Wolfe search.
 A count, not a timing: the machine's load does not change it.
@@ -15,7 +15,9 @@ import sys
 
 from benchmarks.common import markdown_table
 from benchmarks.quality import scene
-from vgg import Run, driver, images, random_vgg19
+from vgg import Run, random_vgg19
+from vgg.style import loop as driver
+from vgg.style import pixels as images
 
 SETTINGS = {
     "adam": {},
@@ -44,7 +46,7 @@ def passes(net, content, style, iterations: int, settings: dict) -> tuple[int, i
     driver._evaluate = counted
     try:
         styles = [images.scale_style(style, content.shape[1])]
-        for _ in Run(net, content, styles, iterations=iterations, seed=0, progress="never", **settings).events():
+        for _ in Run(net, content, styles, iterations=iterations, seed=0, **settings).events():
             pass
     finally:
         driver._evaluate = evaluate

@@ -163,8 +163,9 @@ def vgg_case(size: int, pooling: str) -> Callable:
 
     def go() -> tuple[bool, dict]:
         from benchmarks import workloads
-        from vgg.losses import Objective
-        from vgg.model import MEAN_PIXEL, VGG19, random_params
+        from vgg.net.layers import MEAN_PIXEL
+        from vgg.net.model import VGG19, random_params
+        from vgg.style.losses import Objective
 
         content, style, noise = workloads.images(size)
         c, r = workloads.DEFAULTS, {}
@@ -197,12 +198,12 @@ def loop_case(iterations: int) -> Callable:
         sys.path.insert(0, "tests")
         from synthetic_vgg import sample_image, write_vgg19_mat
 
-        from vgg.matconvnet import load_vgg19
+        from vgg.net.load import load_network as load_vgg19
         from vgg.stylize import stylize
 
         with tempfile.TemporaryDirectory() as d:
             write_vgg19_mat(f"{d}/vgg.mat", "new", seed=0)
-            net = load_vgg19(f"{d}/vgg.mat", check_md5=False)
+            net = load_vgg19(f"{d}/vgg.mat", check_release=False)
         content, style, r = sample_image(24, 32, seed=1), sample_image(20, 28, seed=2), {}
         for b in ("numpy", "cupy"):
             stream = io.StringIO()

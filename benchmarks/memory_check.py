@@ -1,10 +1,10 @@
-"""vgg.memory's estimate against measured peaks: each size in a fresh process, peak RSS (VmHWM).
+"""vgg.style.memory's estimate against measured peaks: each size in a fresh process, peak RSS (VmHWM).
 
     .venv/bin/python -m benchmarks.memory_check [--sizes 256 512 1024] [--iterations 3] [--optimizer lbfgs]
 
 Each child builds the full-size random VGG-19 (vgg.random_vgg19), a square content and a style of the
-same size, runs a few iterations of vgg.stylize on numpy and reports its peak resident set size;
-the parent prints it beside vgg.memory.estimate_peak_bytes and the relative error.
+same size, runs a few iterations of vgg.stylize() on numpy and reports its peak resident set size;
+the parent prints it beside vgg.style.memory.estimate_peak_bytes and the relative error.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.iterations, args.optimizer)
         return
-    from vgg.memory import estimate_peak_bytes
+    from vgg.style.memory import estimate_peak_bytes
 
     print("| image | measured peak RSS | estimate | error |")
     print("|---|---|---|---|")

@@ -15,7 +15,7 @@ clock runs from the start of each run (style targets included) and counts every 
 
 Prints a markdown table (each method's loss at a third of Adam's time, and the seconds it needs to reach
 the loss Adam had after a quarter, half and all of its iterations, against Adam's own time for it) and
-writes the curves as a PNG (vgg.plot.draw_curves) and the points as JSON; ``--from-json`` prints the table
+writes the curves as a PNG (vgg.report.plot.draw_curves) and the points as JSON; ``--from-json`` prints the table
 and draws the PNG of a saved run again.
 """
 
@@ -33,9 +33,10 @@ import numpy as np
 
 from benchmarks.common import cpu_name, markdown_table, reexec_without_blas_overrides
 from minigrad import backend as mg_backend
-from vgg import Run, images, random_vgg19
-from vgg.driver import LossesRead
-from vgg.plot import draw_curves
+from vgg import Run, load_image, random_vgg19, scale_style
+from vgg.report.plot import draw_curves
+from vgg.style import pixels
+from vgg.style.loop import LossesRead
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 COLOURS = ((0, 0, 0), (214, 39, 40), (31, 119, 180), (44, 160, 44))
@@ -55,15 +56,15 @@ def methods(args: argparse.Namespace) -> dict[str, dict]:
 
 def scene(size: int) -> tuple[np.ndarray, np.ndarray]:
     """The examples' content resized to size x size and their style at its own size."""
-    content = images.resize(images.load_image(os.path.join(EXAMPLES, "content.jpg")), (size, size))
-    return content, images.load_image(os.path.join(EXAMPLES, "style.jpg"))
+    content = pixels.resize(load_image(os.path.join(EXAMPLES, "content.jpg")), (size, size))
+    return content, load_image(os.path.join(EXAMPLES, "style.jpg"))
 
 
 def measure(net, content, style, settings: dict, target: float | None, budget: float | None) -> dict:
     """(seconds, total) at each read-back of the full-size loss; stops at the target or the budget."""
     full = settings.get("scales") is None
-    styles = [images.scale_style(style, content.shape[1])] if full else [style]
-    run = Run(net, content, styles, seed=0, progress="never", **settings)
+    styles = [scale_style(style, content.shape[1])] if full else [style]
+    run = Run(net, content, styles, seed=0, **settings)
     last_stage, points, start = len(run.bounds) - 1, [], time.perf_counter()
     for event in run.events():
         if not isinstance(event, LossesRead) or event.stage != last_stage:

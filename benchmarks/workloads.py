@@ -3,7 +3,7 @@
 The work: VGG-19 forward to relu5_1 on a 1 x H x W x 3 float32 image, the seed's content
 (relu4_2) + style (relu1_1..relu5_1 Gram matrices) + total-variation losses (docs/REFERENCE.md section 2) at the default
 weights, backward to the image, one Adam step. The weights and Adam's settings are the loop's
-defaults, ``vgg.stylize.StyleConfig()``, for every framework. The VGG weights are random with
+defaults, ``vgg.StyleConfig()``, for every framework. The VGG weights are random with
 VGG-19's real shapes (the same arrays for every framework), so no download is needed.
 """
 
@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vgg.config import NOISE_STD
-from vgg.estimate import DEEPEST, iteration_flops
-from vgg.losses import STYLE_LAYERS, content_layer_weights, style_layer_weights
-from vgg.model import MEAN_PIXEL, VGG19_LAYERS, random_params
-from vgg.stylize import StyleConfig
+from vgg.net.layers import MEAN_PIXEL, VGG19_LAYERS
+from vgg.net.model import random_params
+from vgg.style.config import NOISE_STD, StyleConfig
+from vgg.style.losses import STYLE_LAYERS, content_layer_weights, style_layer_weights
+from vgg.style.timing import DEEPEST, iteration_flops
 
 DEFAULTS = StyleConfig()  # the one source of the weights and Adam's settings
 CONTENT_LAYERS = content_layer_weights(DEFAULTS.content_weight_blend)  # {"relu4_2": 1.0}
@@ -47,8 +47,8 @@ def flops(size: int) -> float:
 def minigrad_setup(size: int, backend: str = "numpy") -> tuple:
     """(objective, image, adam): the same Objective and Adam the stylize loop uses, at the defaults."""
     import minigrad as mg
-    from vgg.losses import Objective
-    from vgg.model import VGG19
+    from vgg.net.model import VGG19
+    from vgg.style.losses import Objective
 
     c = DEFAULTS
     net = VGG19(random_params(0), MEAN_PIXEL, c.pooling, backend)

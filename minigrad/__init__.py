@@ -5,7 +5,7 @@ from .autograd import Function, is_grad_enabled, no_grad
 from .ops import *  # noqa: F403 - every op, listed once in ops.__all__
 from .tensor import Tensor, as_tensor
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # of the whole distribution (setup.cfg reads it here; vgg and the states too)
 
 __all__ = [
     "Function",

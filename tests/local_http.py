@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vgg import download, http_resume
+from vgg import download
+from vgg.download import resumable as http_resume
 
 DATA = np.random.default_rng(11).bytes(300_000)
 SHA = hashlib.sha256(DATA).hexdigest()

@@ -23,8 +23,10 @@ import tf_vgg_reference as ref  # noqa: E402
 from synthetic_vgg import sample_image, write_vgg19_mat  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from vgg import images, load_vgg19  # noqa: E402
-from vgg.stylize import StyleConfig, initial_image, make_objective  # noqa: E402
+from vgg import load_vgg19  # noqa: E402
+from vgg.style import pixels  # noqa: E402
+from vgg.style.config import StyleConfig  # noqa: E402
+from vgg.style.run import initial_image, make_objective  # noqa: E402
 
 
 def rel(a, b) -> float:
@@ -36,7 +38,7 @@ def loss_and_gradient(path, net, content, style, x0) -> tuple[float, float]:
     image = mg.Tensor(x0.copy(), requires_grad=True)
     ours = make_objective(net, content, [style], StyleConfig())(image)
     ours.total.backward()
-    pre = [images.preprocess(a, net.mean_pixel)[None] for a in (content, style)]
+    pre = [pixels.preprocess(a, net.mean_pixel)[None] for a in (content, style)]
     theirs, grad = ref.loss_and_grad(path, pre[0], [pre[1]], x0)
     return max(rel(v, theirs[k]) for k, v in ours.values().items()), rel(image.grad, grad)
 
@@ -44,7 +46,7 @@ def loss_and_gradient(path, net, content, style, x0) -> tuple[float, float]:
 def adam(path, net, content, style, x0, iterations) -> tuple[float, float]:
     ours, printed, theirs = ref.run_both(path, net, content, style, x0, iterations)
     worst_loss = max(rel(p["total"], t["total"]) for p, t in zip(printed, theirs["losses"]))  # %g: 6 digits
-    pre = [images.preprocess(image, net.mean_pixel)[None] for _, image in ours]
+    pre = [pixels.preprocess(image, net.mean_pixel)[None] for _, image in ours]
     return worst_loss, max(rel(a, b) for a, (_, b) in zip(pre, theirs["best"]))
 
 
@@ -54,10 +56,10 @@ def main(iterations: int = 5, networks: int = 6) -> None:
         for seed in range(networks):
             path = os.path.join(tmp, f"{seed}.mat")
             write_vgg19_mat(path, ("old", "new")[seed % 2], seed=seed)
-            net = load_vgg19(path, check_md5=False)
+            net = load_vgg19(path, check_release=False)
             content, style = sample_image(16, 20, seed), sample_image(18, 22, seed + 100)
             noise = initial_image(content, None, net.mean_pixel, StyleConfig(seed=seed))
-            start = images.preprocess(content, net.mean_pixel)[None]
+            start = pixels.preprocess(content, net.mean_pixel)[None]
             loss, gradient = loss_and_gradient(path, net, content, style, noise)
             results = {"loss": loss, "gradient": gradient}
             for name, x0 in (("from content", start), ("from noise", noise)):

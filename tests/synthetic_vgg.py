@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import scipy.io
 
-from vgg.model import CONV_LAYERS, MATCONVNET_TAIL, MEAN_PIXEL, VGG19_LAYERS, conv_shapes, layer_kind
+from vgg.net.layers import CONV_LAYERS, MEAN_PIXEL, VGG19_LAYERS, conv_shapes, layer_kind
+from vgg.net.matconvnet import MATCONVNET_TAIL
 
 SMALL_CHANNELS = (4, 6, 8, 8, 8)
 FC_CHANNELS = 16

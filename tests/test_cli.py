@@ -15,6 +15,9 @@ from synthetic_vgg import sample_image
 
 import stylize_cli
 from minigrad import backend as mg_backend
+from vgg.cli import flags as cli_flags
+from vgg.cli import session
+from vgg.cli.invocation import flag_names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -135,8 +138,8 @@ def _bad_cases(files, tmp):
         "style not an image": (["--styles", str(not_mat)], "not an image format"),
         "missing initial": (["--initial", str(tmp / "nope.jpg")], "nope.jpg: no such file"),
         "missing network": (["--network", str(tmp / "nope.mat")], "does not exist"),
-        "invalid network": (["--network", str(not_mat)], "not a MATLAB .mat file"),
-        "network is an image": (["--network", content], "not a MATLAB .mat file"),
+        "invalid network": (["--network", str(not_mat)], "not a network file this program reads"),
+        "network is an image": (["--network", content], "not a network file this program reads"),
         "checkpoint without %s": (["--checkpoint-output", "x.png", "--checkpoint-iterations", "1"], "%s"),
         "checkpoint %d": (["--checkpoint-output", "x%d%d.png", "--checkpoint-iterations", "1"], "%s"),
         "checkpoint half": (["--checkpoint-iterations", "1"], "both --checkpoint-output"),
@@ -167,7 +170,7 @@ def _bad_cases(files, tmp):
                 "--checkpoint-iterations",
                 "1",
             ],
-            "is also a --checkpoint-output file name",
+            "is also the checkpoint images file of iteration 0 (--checkpoint-output): one file would be written twice",
         ),
     }
 
@@ -227,8 +230,8 @@ def test_cupy_without_cuda_is_one_line(files, tmp_path, capsys):
 
 
 def test_output_is_checked_before_any_computation(files, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(stylize_cli, "load_network", lambda *a: pytest.fail("network loaded before the check"))
-    monkeypatch.setattr(stylize_cli.images, "load_image", lambda *a: pytest.fail("image read before the check"))
+    monkeypatch.setattr(session, "load_network", lambda *a, **k: pytest.fail("network loaded before the check"))
+    monkeypatch.setattr(session, "load_image", lambda *a: pytest.fail("image read before the check"))
     code, err = run_cli(capsys, args_for(files, tmp_path / "missing" / "o.png"))
     assert code == 2 and "does not exist" in err
 
@@ -236,13 +239,13 @@ def test_output_is_checked_before_any_computation(files, tmp_path, capsys, monke
 def test_help_lists_every_flag_with_defaults(capsys):
     assert stylize_cli.main(["--help"]) == 0
     text = capsys.readouterr().out
-    parser = stylize_cli.build_parser()
+    parser = cli_flags.build_parser()
     flags = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
     # the derivation itself: the original's flags and ours, the later ones among them
     assert {"--content", "--epsilon", "--eps", "--optimizer", "--line-search", "--resume", "--tf32"} <= set(flags)
     for flag in flags:
         assert re.search(rf"(?<![\w-]){flag}(?![\w-])", text), flag  # --initial is not --initial-noiseblend
-    defaults = vars(parser.parse_args(["--content", "c", "--styles", "s", "--output", "o"]))
+    defaults = cli_flags.parse(["--content", "c", "--styles", "s", "--output", "o"]).values
     assert defaults["iterations"] == 100 and defaults["content_weight"] == 5.0 and defaults["style_weight"] == 100.0
     assert defaults["tv_weight"] == 100.0 and defaults["learning_rate"] is None  # the optimiser's own default
     assert defaults["network"] == "imagenet-vgg-verydeep-19.mat" and defaults["backend"] == "numpy"
@@ -266,7 +269,7 @@ def test_out_of_memory_is_one_line_naming_the_size(files, tmp_path, capsys, monk
     def no_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 1.00 TiB")
 
-    monkeypatch.setattr(stylize_cli, "write_images", no_memory)
+    monkeypatch.setattr(session, "write_images", no_memory)
     out = tmp_path / "out.png"
     code, err = run_cli(capsys, args_for(files, out))
     lines = [ln for ln in err.strip().splitlines() if "warning: " not in ln]  # the synthetic file's MD5 warning
@@ -294,7 +297,7 @@ def test_outputs_are_readable_by_others_as_the_umask_says(files, tmp_path, capsy
 
 
 def test_flag_names_rewrites_setting_names_but_not_file_names():
-    assert stylize_cli.flag_names("learning_rate must be positive") == "--learning-rate must be positive"
-    assert stylize_cli.flag_names("print_iterations and iterations") == "--print-iterations and --iterations"
+    assert flag_names("learning_rate must be positive") == "--learning-rate must be positive"
+    assert flag_names("print_iterations and iterations") == "--print-iterations and --iterations"
     for untouched in ("out/progress.tsv exists", "'iterations%d.jpg'", "x.progress", "--checkpoint-iterations"):
-        assert stylize_cli.flag_names(untouched) == untouched
+        assert flag_names(untouched) == untouched

@@ -17,14 +17,17 @@ from synthetic_vgg import write_vgg19_mat
 from test_cli import args_for
 
 import stylize_cli
-from vgg import images
-from vgg.driver import End
+from vgg.cli import flags as cli_flags
+from vgg.cli import session
+from vgg.files import images
+from vgg.report import states as report_states
+from vgg.style.loop import End
 
 files = test_cli.files  # the tiny content (20x16), style (24x30) and synthetic .mat of the CLI tests
 
 
 class Spy:
-    """Stands in for vgg.stylize.Run: records what the CLI hands it, yields the end at once."""
+    """Stands in for vgg.style.run.Run: records what the CLI hands it, yields the end at once."""
 
     calls: list = []
 
@@ -41,7 +44,7 @@ class Spy:
 @pytest.fixture
 def spy(monkeypatch):
     Spy.calls = []
-    monkeypatch.setattr(stylize_cli, "Run", Spy)
+    monkeypatch.setattr(session, "Run", Spy)
     return Spy.calls
 
 
@@ -60,11 +63,8 @@ def test_every_flag_reaches_the_run(files, tmp_path, capsys, spy):
     assert call["content"].shape == (8, 10, 3)  # --width 10: floor(16 / 20 * 10) high
     # style.png 24 wide, 30 high; style2.gif 20 x 20; each against the content's width 10: scale * 10 / width
     assert [s.shape for s in call["styles"]] == [(6, 5, 3), (20, 20, 3)]
-    assert (c.progress, c.progress_write, c.progress_plot) == (
-        "never",
-        str(tmp_path / "p.tsv"),
-        str(tmp_path / "p.png"),
-    )
+    assert (tmp_path / "p.tsv").read_text().startswith("iteration\t") and (tmp_path / "p.png").exists()
+    assert "\r" not in err  # --progress never
     np.testing.assert_array_equal(call["initial"], images.load_image(files / "content.png"))
     assert call["net"].pooling == "avg" and c.pooling == "avg" and c.style_blend_weights == [3.0, 1.0]
     assert (c.initial_noiseblend, c.content_weight, c.style_weight, c.tv_weight) == (0.25, 7.0, 11.0, 13.0)
@@ -121,7 +121,7 @@ def test_help_names_every_flag_as_a_whole_word(capsys):
         if re.match(r"^  -", line):
             invocation = re.split(r"\s{2,}", line.strip())[0]
             shown.update(part.split()[0] for part in invocation.split(", "))
-    parser = stylize_cli.build_parser()
+    parser = cli_flags.build_parser()
     flags = {s for action in parser._actions for s in action.option_strings if s.startswith("--")}
     assert {"--initial", "--initial-noiseblend", "--optimizer", "--scales", "--scale-iterations", "--resume"} <= flags
     assert {"--lbfgs-history", "--line-search", "--log", "--dry-run", "--style-scales"} <= flags
@@ -215,7 +215,7 @@ def test_the_log_through_the_cli(files, tmp_path, capsys):
 
 
 def test_dry_run_checks_and_estimates_without_computing(files, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(stylize_cli.Run, "events", lambda self: pytest.fail("the loop ran"))
+    monkeypatch.setattr(session.Run, "events", lambda self: pytest.fail("the loop ran"))
     argv = args_for(files, tmp_path / "o.png", "--dry-run", "--scales", "8", "16", "--optimizer", "lbfgs")
     assert stylize_cli.main(argv) == 0
     out = capsys.readouterr().out
@@ -258,7 +258,7 @@ def test_a_state_that_cannot_be_written_is_a_warning_and_the_run_goes_on(files, 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(stylize_cli.cli_features.state, "save_state", disk_full)
+    monkeypatch.setattr(report_states, "save_state", disk_full)
     extra = ["--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
     code, err = run(capsys, args_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err

@@ -14,8 +14,11 @@ import pytest
 from cli_inputs import cli_argv, run_cli, write_cli_inputs
 from PIL import Image
 
-import stylize_cli
-from vgg import history, outputs, state
+from vgg.cli import session
+from vgg.errors import OutputExistsError
+from vgg.files import atomic as outputs
+from vgg.files import state
+from vgg.report import history
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,7 +43,7 @@ def test_placement_never_replaces_a_file_that_appeared(tmp_path):
     tmp, name = tmp_path / ".o.tmp.png", tmp_path / "o.png"
     tmp.write_bytes(b"result")
     name.write_bytes(b"someone else's")
-    with pytest.raises(outputs.OutputExistsError) as info:
+    with pytest.raises(OutputExistsError) as info:
         outputs.place(str(tmp), str(name), overwrite=False)
     assert name.read_bytes() == b"someone else's" and tmp.read_bytes() == b"result"
     assert str(tmp) in str(info.value)
@@ -50,14 +53,14 @@ def test_placement_never_replaces_a_file_that_appeared(tmp_path):
 
 def test_an_output_that_appears_during_the_run_is_kept_and_the_result_too(files, tmp_path, capsys, monkeypatch):
     out = tmp_path / "o.png"
-    make_run = stylize_cli.make_run
+    make_run = session.make_run
 
-    def racing(args, config):  # another run writes --output after our checks passed
-        loop = make_run(args, config)
+    def racing(inv, resume):  # another run writes --output after our checks passed
+        loop = make_run(inv, resume)
         Image.new("RGB", (5, 5), (1, 2, 3)).save(out)
         return loop
 
-    monkeypatch.setattr(stylize_cli, "make_run", racing)
+    monkeypatch.setattr(session, "make_run", racing)
     code, err = run_cli(capsys, argv_for(files, out))
     assert code == 1 and len(errors(err)) == 1, err
     assert np.asarray(Image.open(out))[0, 0].tolist() == [1, 2, 3]  # the other run's file, untouched
@@ -68,15 +71,15 @@ def test_an_output_that_appears_during_the_run_is_kept_and_the_result_too(files,
 
 
 def test_every_checkpoint_that_appeared_during_the_run_is_kept_and_named(files, tmp_path, capsys, monkeypatch):
-    make_run = stylize_cli.make_run
+    make_run = session.make_run
 
-    def racing(args, config):  # another run writes our checkpoint names after our checks passed
-        loop = make_run(args, config)
+    def racing(inv, resume):  # another run writes our checkpoint names after our checks passed
+        loop = make_run(inv, resume)
         for i in range(4):
             Image.new("RGB", (5, 5), (1, 2, 3)).save(tmp_path / f"ck{i}.png")
         return loop
 
-    monkeypatch.setattr(stylize_cli, "make_run", racing)
+    monkeypatch.setattr(session, "make_run", racing)
     extra = ["--iterations", "5", "--checkpoint-output", str(tmp_path / "ck%s.png"), "--checkpoint-iterations", "1"]
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
     assert code == 0, err
@@ -89,15 +92,15 @@ def test_every_checkpoint_that_appeared_during_the_run_is_kept_and_named(files, 
 
 
 def _racing(monkeypatch, names):
-    make_run = stylize_cli.make_run
+    make_run = session.make_run
 
-    def racing(args, config):  # another run writes these files after our checks passed
-        loop = make_run(args, config)
+    def racing(inv, resume):  # another run writes these files after our checks passed
+        loop = make_run(inv, resume)
         for name in names:
             name.write_bytes(b"someone else's")
         return loop
 
-    monkeypatch.setattr(stylize_cli, "make_run", racing)
+    monkeypatch.setattr(session, "make_run", racing)
 
 
 def test_a_state_that_appeared_during_the_run_is_kept_and_ours_too(files, tmp_path, capsys, monkeypatch):

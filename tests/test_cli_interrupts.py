@@ -36,7 +36,7 @@ RUN = "import sys, stylize_cli; sys.exit(stylize_cli.main(sys.argv[1:]))"
 # the result is saved slowly, so that a second signal can come while it is being saved
 SLOW_SAVE = """
     import sys, time, stylize_cli
-    from vgg import images
+    from vgg.files import images
     save = images.save_image
     def slow(path, image, overwrite=True):
         if str(path).endswith("o.png"):

@@ -8,8 +8,10 @@ from cli_inputs import cli_argv, run_cli, write_cli_inputs
 from PIL import Image
 from synthetic_vgg import sample_image, write_vgg19_mat
 
-import stylize_cli
-from vgg import arguments, images, memory
+from vgg.cli import checks, invocation, session
+from vgg.cli import flags as arguments
+from vgg.style import memory
+from vgg.style import pixels as images
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def test_network_shorter_than_a_mat_header_is_one_line(files, tmp_path, capsys, 
     net = tmp_path / "short.mat"
     net.write_bytes((files / "vgg.mat").read_bytes()[:size])
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--network", net))
-    one_line_error(code, err, "short.mat", "128-byte header")
+    one_line_error(code, err, "short.mat", "128-byte header" if size else "is empty (0 bytes)")
 
 
 def test_network_with_nan_weights_names_the_file_and_layer(files, tmp_path, capsys):
@@ -54,7 +56,7 @@ def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the network was loaded")
 
-    monkeypatch.setattr(stylize_cli, "load_vgg19", refuse)
+    monkeypatch.setattr(session, "load_network", refuse)
 
 
 # ---- bad values, before the network loads -------------------------------------------------
@@ -76,7 +78,7 @@ FLOAT_FLAGS = [
 
 
 def test_every_float_flag_is_checked_for_finite_values():
-    parser = stylize_cli.build_parser()
+    parser = arguments.build_parser()
     floats = {a.option_strings[0] for a in parser._actions if a.type is arguments.finite_float}
     assert set(FLOAT_FLAGS) <= floats
     assert not [a.dest for a in parser._actions if a.type is float]  # none left unchecked
@@ -96,10 +98,9 @@ def test_seed_out_of_range_is_refused(files, tmp_path, capsys, no_network, seed)
 
 
 def test_seeds_at_the_ends_of_the_range_are_taken():
-    parser = stylize_cli.build_parser()
     for seed in (0, 2**32 - 1):
-        args = parser.parse_args(["--content", "c", "--styles", "s", "--output", "o.png", "--seed", str(seed)])
-        assert args.seed == seed
+        parsed = arguments.parse(["--content", "c", "--styles", "s", "--output", "o.png", "--seed", str(seed)])
+        assert parsed.values["seed"] == seed
 
 
 @pytest.mark.parametrize("size, extra", [((1, 20), []), ((16, 1), []), ((16, 20), ["--width", "1"])])
@@ -127,7 +128,7 @@ def test_a_run_that_does_not_fit_is_refused_with_the_width_that_fits(files, tmp_
     available = memory.estimate_peak_bytes((150, 200), [(150, 200)])  # room for about half the width
     monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
     loaded = []
-    monkeypatch.setattr(stylize_cli, "load_vgg19", lambda *a, **k: loaded.append(1) or pytest.fail("loaded"))
+    monkeypatch.setattr(session, "load_network", lambda *a, **k: loaded.append(1) or pytest.fail("loaded"))
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", content))
     one_line_error(code, err, "400x300", "host memory", memory.format_bytes(available), "--width")
     width = int(err.split("--width that fits is ")[1].split()[0])
@@ -173,7 +174,7 @@ def test_out_of_memory_while_reading_says_what_even_without_a_message(files, tmp
     def no_memory(*args, **kwargs):
         raise MemoryError()  # what numpy's failed allocations under `ulimit -v` can raise
 
-    monkeypatch.setattr(images, "load_image", no_memory)
+    monkeypatch.setattr(session, "load_image", no_memory)
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png"))
     one_line_error(code, err, "out of memory while reading the inputs (MemoryError)")
 
@@ -190,7 +191,7 @@ def test_out_of_memory_names_the_style_that_was_too_big(files, tmp_path, capsys,
     def no_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 1.00 TiB")
 
-    monkeypatch.setattr(stylize_cli, "write_images", no_memory)
+    monkeypatch.setattr(session, "write_images", no_memory)
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--style-scales", "20"))
     lines = [x for x in err.splitlines() if "warning:" not in x]
     assert code == 2 and len(lines) == 1, err
@@ -239,10 +240,10 @@ def test_checking_checkpoint_names_does_not_grow_with_the_iterations(files, tmp_
 
     argv = argv_for(files, tmp_path / "o.png", "--iterations", str(10**8))
     argv += ["--checkpoint-output", tmp_path / "ck%s.png", "--checkpoint-iterations", "1"]
-    args = stylize_cli.build_parser().parse_args([str(a) for a in argv])
+    record, _ = invocation.build(arguments.parse(argv))
     tracemalloc.start()
     try:
-        stylize_cli.check_args(args, stylize_cli.config_from(args))
+        checks.check_all(record)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -255,7 +256,7 @@ def test_existing_checkpoints_are_found_by_name_without_listing_every_iteration(
     extra = ["--iterations", str(10**8), "--checkpoint-output", tmp_path / "ck_%05d.png"]
     extra += ["--checkpoint-iterations", "2", "--output", tmp_path / "ck_00006.png"]
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra))
-    one_line_error(code, err, "ck_00006.png", "is also a --checkpoint-output file name")
+    one_line_error(code, err, "ck_00006.png", "is also the checkpoint images file of iteration 6")
     (tmp_path / "ck_00004.png").write_bytes(b"an earlier run's checkpoint")
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", *extra[:-2]))
     one_line_error(code, err, "ck_00004.png", "already exists; pass --overwrite")

@@ -12,8 +12,10 @@ import local_http
 import pytest
 from local_http import DATA, SHA, assert_one_line_error, fetch, url_of
 
-from vgg import download, http_resume, matconvnet
-from vgg.download_progress import Progress
+from vgg import download
+from vgg.download import resumable as http_resume
+from vgg.download.progress import Progress
+from vgg.net import discovery, releases
 
 server = pytest.fixture(name="server")(local_http.running_server)
 local_only = pytest.fixture(autouse=True, name="local_only")(local_http.isolate)
@@ -115,12 +117,13 @@ def test_known_releases_are_checked_without_sha256(server, tmp_path, capsys, mon
     out = tmp_path / "vgg.mat"
     code, err = fetch(capsys, url_of(server), out)
     assert code == 1 and os.listdir(tmp_path) == []
-    assert "is neither known release" in err and "8ee3263992981a1d26e73b3ca028a123 (old)" in err
+    assert "is no known release" in err and "8ee3263992981a1d26e73b3ca028a123 (the old release" in err
     md5 = hashlib.md5(DATA).hexdigest()
-    monkeypatch.setattr(matconvnet, "KNOWN_MD5", {"8ee3263992981a1d26e73b3ca028a123": "old", md5: "new"})
-    monkeypatch.setattr(matconvnet, "KNOWN_SHA256", {"f" * 64: "new"})  # right MD5, wrong SHA-256: refused
+    label = "the new release of imagenet-vgg-verydeep-19.mat"
+    release = releases.Release("mat", "imagenet-vgg-verydeep-19.mat", label, md5, "f" * 64, ())
+    monkeypatch.setattr(releases, "RELEASES", (release,))  # right MD5, wrong SHA-256: refused
     assert fetch(capsys, url_of(server), out)[0] == 1 and not out.exists()
-    monkeypatch.setattr(matconvnet, "KNOWN_SHA256", {SHA: "new"})
+    monkeypatch.setattr(releases, "RELEASES", (releases.Release("mat", release.filename, label, md5, SHA, ()),))
     code, err = fetch(capsys, url_of(server), out)
     assert code == 0, err
     assert out.read_bytes() == DATA and f"the new release of imagenet-vgg-verydeep-19.mat (MD5 {md5})" in err
@@ -164,7 +167,7 @@ def test_default_output_is_the_cache_directory(server, tmp_path, capsys, monkeyp
     assert code == 0, err
     target = tmp_path / "cache" / "minigrad-style" / "imagenet-vgg-verydeep-19.mat"
     assert target.read_bytes() == DATA and "--network" not in err  # the CLI finds it there by itself
-    assert download.find_network() == str(target)
+    assert discovery.find_network() == str(target)
 
 
 def test_output_directory_gets_the_file_name(server, tmp_path, capsys):

@@ -9,7 +9,8 @@ import local_http
 import pytest
 from local_http import assert_one_line_error, fetch, url_of
 
-from vgg import download, http_resume
+from vgg import download
+from vgg.download import resumable as http_resume
 
 server = pytest.fixture(name="server")(local_http.running_server)
 local_only = pytest.fixture(autouse=True, name="local_only")(local_http.isolate)

@@ -1,4 +1,4 @@
-"""The loop as events (vgg.driver through vgg.stylize.Run): their order and numbering, the best image at
+"""The loop as events (vgg.style.loop through vgg.style.run.Run): their order and numbering, the best image at
 any time, eager validation."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import test_features
 
 import minigrad as mg
 from vgg import ConfigError, Run, stylize
-from vgg.driver import Checkpoint, End, IterationDone, IterationStarted, LossesRead
+from vgg.style.loop import Checkpoint, End, IterationDone, IterationStarted, LossesRead
 
 net, scene = test_features.net, test_features.scene  # a tiny random VGG-19 and a 12x16 content, 10x20 style
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 
 import numpy as np
 import pytest
 
-from vgg import Run, StyleConfig, estimate, random_vgg19, scales, stylize
-from vgg import state as state_module
-from vgg.driver import Checkpoint, End, LossesRead
+from vgg import Run, StyleConfig, random_vgg19, stylize
 from vgg.errors import ConfigError
-from vgg.listeners import broadcast
-from vgg.runlog import RunLog
-from vgg.state import load_state, save_state
-
-stylize_module = importlib.import_module("vgg.stylize")  # the module: vgg.stylize is the function
+from vgg.files import state as state_module
+from vgg.files.state import load_state, save_state
+from vgg.report.listeners import broadcast
+from vgg.report.runlog import RunLog
+from vgg.style import run as stylize_module
+from vgg.style import scales
+from vgg.style import timing as estimate
+from vgg.style.loop import Checkpoint, End, LossesRead
+from vgg.style.schedule import Schedule
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +153,12 @@ def test_bad_feature_settings_are_config_errors(net, scene, settings, message):
 
 
 def test_checkpoint_list_has_each_scales_end():
-    assert StyleConfig(iterations=7, checkpoint_iterations=3).checkpoint_iterations_list() == [0, 3]
+    assert list(Schedule.of([7], checkpoint_every=3).checkpoints()) == [0, 3]
     config = StyleConfig(scales=[8, 16], scale_iterations=[4, 5], checkpoint_iterations=3)
-    assert config.stage_iterations() == [4, 5] and config.checkpoint_iterations_list() == [0, 3, 6]
+    schedule = Schedule.of(config.stage_iterations(), checkpoint_every=config.checkpoint_iterations)
+    assert config.stage_iterations() == [4, 5] and list(schedule.checkpoints()) == [0, 3, 6]
+    assert list(schedule.checkpoints(after=3)) == [6] and list(schedule.checkpoints(after=0)) == [3, 6]
+    assert [i for i in range(schedule.n) if schedule.is_checkpoint(i)] == [0, 3, 6]  # never the last (8)
 
 
 # ---- resume --------------------------------------------------------------------------------------
@@ -219,7 +223,7 @@ def test_the_log_holds_the_settings_first_then_every_read_back(net, scene, tmp_p
     lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     head = lines[0]
     assert head["event"] == "start" and head["seed"] == 9 and head["settings"]["iterations"] == 3
-    assert {"numpy", "minigrad", "python"} <= set(head["versions"]) and head["machine"]["cpus"] >= 1
+    assert {"numpy", "minigrad-style", "python"} <= set(head["versions"]) and head["machine"]["cpus"] >= 1
     reads = [line for line in lines if line["event"] == "losses"]
     assert [r["iteration"] for r in reads] == [e.i for e in events if isinstance(e, LossesRead)]
     assert [r["iteration"] for r in reads] == [0, 1, 2, 3]

@@ -13,9 +13,9 @@ import pytest
 
 import minigrad as mg
 from benchmarks import bench_gpu, bench_threads, gpu_memory, worker, workloads
-from vgg import config as vgg_config
-from vgg import estimate
-from vgg.stylize import StyleConfig
+from vgg.style import config as vgg_config
+from vgg.style import timing as estimate
+from vgg.style.config import StyleConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 from synthetic_vgg import sample_image
 
-from vgg import images
 from vgg.errors import ImageError
+from vgg.files import images
+from vgg.style import pixels
 
 
 def save(tmp_path, name, img):
@@ -88,23 +89,23 @@ def test_unreadable_permissions(tmp_path):
 
 def test_resize_to_width_and_style_scale():
     content = sample_image(30, 41)
-    out = images.resize_to_width(content, 20)
+    out = pixels.resize_to_width(content, 20)
     assert out.shape == (14, 20, 3)  # floor(30 / 41 * 20) = 14
     style = sample_image(50, 60)
-    assert images.scale_style(style, 20).shape == (16, 20, 3)  # factor 20 / 60
-    assert images.scale_style(style, 20, 2.0).shape == (33, 40, 3)
-    np.testing.assert_array_equal(images.resize(content, (30, 41)), content)
+    assert pixels.scale_style(style, 20).shape == (16, 20, 3)  # factor 20 / 60
+    assert pixels.scale_style(style, 20, 2.0).shape == (33, 40, 3)
+    np.testing.assert_array_equal(pixels.resize(content, (30, 41)), content)
 
 
 def test_preprocess_unprocess_roundtrip():
     mean = np.array([123.68, 116.779, 103.939], np.float32)
     img = sample_image(3, 4)
-    np.testing.assert_allclose(images.unprocess(images.preprocess(img, mean), mean), img, atol=1e-4)
-    assert images.preprocess(img, mean).dtype == np.float32
+    np.testing.assert_allclose(pixels.unprocess(pixels.preprocess(img, mean), mean), img, atol=1e-4)
+    assert pixels.preprocess(img, mean).dtype == np.float32
 
 
 def test_to_uint8_clips_and_truncates():
-    out = images.to_uint8(np.array([-5.0, 0.9, 254.99, 300.0]))
+    out = pixels.to_uint8(np.array([-5.0, 0.9, 254.99, 300.0]))
     np.testing.assert_array_equal(out, [0, 0, 254, 255])
     assert out.dtype == np.uint8
 
@@ -149,7 +150,7 @@ def test_check_output(tmp_path):
 
 def test_preserve_colors_of_gray_content_is_gray():
     content = np.repeat(sample_image(4, 5)[:, :, :1], 3, axis=2)
-    out = images.preserve_colors(sample_image(4, 5, seed=9), content)
+    out = pixels.preserve_colors(sample_image(4, 5, seed=9), content)
     assert np.abs(out - out[..., :1]).max() <= 1
 
 
@@ -245,7 +246,7 @@ def test_large_jpeg_is_decoded_at_reduced_scale_when_a_smaller_width_is_wanted(t
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # 5120 pixels
     out = images.load_image(path, width=20)  # 1/4 scale: 20x16
     assert out.shape == (16, 20, 3)
-    assert images.resize_to_width(out, 20).shape == (16, 20, 3)
+    assert pixels.resize_to_width(out, 20).shape == (16, 20, 3)
     with pytest.raises(ImageError, match="5,120 pixels"):
         images.load_image(path, width=60)
     assert Image.MAX_IMAGE_PIXELS == 2000  # the limit is put back

@@ -1,4 +1,4 @@
-"""vgg.memory: the peak-memory estimate from the layer table, and the memory the machine reports."""
+"""vgg.style.memory: the peak-memory estimate from the layer table, and the memory the machine reports."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-from vgg import memory
+from vgg.net.layers import layer_shapes
+from vgg.style import memory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MB = 2**20
 
 
 def test_layer_shapes_halve_at_each_pooling_and_never_reach_zero():
-    shapes = {name: (h, w, c) for name, h, w, _, c in memory.layer_shapes((17, 3), "relu5_1")}
+    shapes = {name: (h, w, c) for name, h, w, _, c in layer_shapes((17, 3), "relu5_1")}
     assert shapes["relu1_1"] == (17, 3, 64)
     assert shapes["pool1"] == (9, 2, 64) and shapes["pool4"] == (2, 1, 512)
     assert shapes["relu5_1"] == (2, 1, 512)

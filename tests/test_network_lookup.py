@@ -10,7 +10,7 @@ from PIL import Image
 from synthetic_vgg import sample_image, write_vgg19_mat
 
 import stylize_cli
-from vgg import download
+from vgg.net import discovery as download
 
 
 @pytest.fixture(autouse=True)

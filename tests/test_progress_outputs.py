@@ -17,9 +17,11 @@ from test_cli import args_for
 import stylize_cli
 from minigrad import backend as mg_backend
 from vgg import StyleConfig, random_vgg19, stylize
-from vgg.config import READBACK_EVERY
-from vgg.history import HEADER, History
-from vgg.plot import SERIES, SIZE, draw_losses
+from vgg.cli import flags as cli_flags
+from vgg.cli import session
+from vgg.report.history import HEADER, History
+from vgg.report.plot import SERIES, SIZE, draw_losses
+from vgg.style.config import READBACK_EVERY
 
 files = test_cli.files  # the tiny content, style and synthetic .mat of the CLI tests (a fixture)
 LOSS_BLOCK = re.compile(
@@ -80,9 +82,8 @@ def test_the_plot_is_a_chart_of_the_expected_size(files, tmp_path, capsys):
 def test_default_writes_no_progress_files(files, tmp_path, capsys):
     assert run(capsys, args_for(files, tmp_path / "o.png"))[0] == 0
     assert os.listdir(tmp_path) == ["o.png"]
-    defaults = stylize_cli.build_parser().parse_args(["--content", "c", "--styles", "s", "--output", "o"])
-    assert defaults.progress_write is None and defaults.progress_plot is None
-    assert StyleConfig().progress_write is None and StyleConfig().progress_plot is None
+    defaults = cli_flags.parse(["--content", "c", "--styles", "s", "--output", "o"]).values
+    assert defaults["progress_write"] is None and defaults["progress_plot"] is None
     assert stylize_cli.main(["--help"]) == 0
     assert "--progress-write FILE" in capsys.readouterr().out
 
@@ -92,8 +93,10 @@ def test_lines_are_flushed_and_the_plot_redrawn_at_each_checkpoint(tmp_path):
     rng = np.random.default_rng(0)
     content, style = rng.uniform(0, 255, (12, 14, 3)), rng.uniform(0, 255, (12, 14, 3))
     tsv, png = tmp_path / "p.tsv", tmp_path / "p.png"
-    config = StyleConfig(iterations=4, checkpoint_iterations=2, progress_write=str(tsv), progress_plot=str(png))
-    run_ = stylize(net, content, [style], config=config, seed=1, progress="never")
+    config = StyleConfig(iterations=4, checkpoint_iterations=2)
+    run_ = stylize(
+        net, content, [style], config=config, seed=1, progress="never", progress_write=tsv, progress_plot=png
+    )
     iteration, _ = next(run_)
     assert iteration == 0
     assert [row[0] for row in read_tsv(tsv)[1]] == [0, 1]  # readable mid-run: flushed
@@ -144,8 +147,8 @@ BAD = {
     "plot: read-only directory": ("--progress-plot", "locked/p.png", "is not writable"),
     "plot: missing directory": ("--progress-plot", "missing/p.png", "does not exist"),
     "plot: not an image format": ("--progress-plot", "p.weird", "names no image format"),
-    "write: the output": ("--progress-write", "o.png", "is also another output file"),
-    "plot: the output": ("--progress-plot", "o.png", "is also another output file"),
+    "write: the output": ("--progress-write", "o.png", "one file would be written twice"),
+    "plot: the output": ("--progress-plot", "o.png", "one file would be written twice"),
 }
 
 
@@ -153,8 +156,8 @@ BAD = {
 def test_bad_file_is_one_line_before_any_computation(files, tmp_path, capsys, monkeypatch, case):
     flag, name, expected = BAD[case]
     _unwritable(tmp_path, monkeypatch)
-    monkeypatch.setattr(stylize_cli, "load_network", lambda *a: pytest.fail("network loaded before the check"))
-    monkeypatch.setattr(stylize_cli.images, "load_image", lambda *a: pytest.fail("image read before the check"))
+    monkeypatch.setattr(session, "load_network", lambda *a, **k: pytest.fail("network loaded before the check"))
+    monkeypatch.setattr(session, "load_image", lambda *a: pytest.fail("image read before the check"))
     code, err = run(capsys, args_for(files, tmp_path / "o.png", flag, str(tmp_path / name)))
     assert code == 2 and len(err.splitlines()) == 1, err
     assert err.startswith("stylize: error: ") and expected in err
@@ -164,7 +167,7 @@ def test_bad_file_is_one_line_before_any_computation(files, tmp_path, capsys, mo
 def test_both_flags_on_one_file_are_refused(files, tmp_path, capsys):
     same = str(tmp_path / "p.png")
     code, err = run(capsys, args_for(files, tmp_path / "o.png", "--progress-write", same, "--progress-plot", same))
-    assert code == 2 and len(err.splitlines()) == 1 and "are equal" in err
+    assert code == 2 and len(err.splitlines()) == 1 and "one file would be written twice" in err
 
 
 @pytest.mark.parametrize("backend, readback", [("numpy", None), ("numpy", 10), ("cupy", None)])
@@ -174,8 +177,10 @@ def test_rows_only_where_the_loop_reads_the_loss_back(tmp_path, backend, readbac
     net = random_vgg19(seed=0, channel_scale=1 / 16, backend=backend)
     image = np.random.default_rng(0).uniform(0, 255, (12, 14, 3))
     tsv, stream = tmp_path / "p.tsv", io.StringIO()
-    config = StyleConfig(iterations=25, print_iterations=7, backend=backend, progress_write=str(tsv))
-    list(stylize(net, image, [image], config=config, seed=0, readback_every=readback, stream=stream))
+    config = StyleConfig(iterations=25, print_iterations=7, backend=backend)
+    list(
+        stylize(net, image, [image], config=config, seed=0, readback_every=readback, stream=stream, progress_write=tsv)
+    )
     rows = read_tsv(tsv)[1]
     # every 10th (the GPU's default): the start, every 10th, before each print (7, 14, 21; 24 before the last), the end
     expected = list(range(26)) if (backend, readback) == ("numpy", None) else [0, 7, 10, 14, 20, 21, 24, 25]

@@ -7,7 +7,7 @@ import json
 from PIL import Image
 
 from benchmarks import quality
-from vgg.plot import SIZE
+from vgg.report.plot import SIZE
 
 
 def test_quick_mode_runs_every_method_and_writes_the_table_the_curves_and_the_points(tmp_path, capsys):

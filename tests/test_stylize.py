@@ -15,11 +15,14 @@ from synthetic_vgg import sample_image, write_vgg19_mat
 
 import minigrad as mg
 from minigrad import backend as mg_backend
-from vgg import driver, images, losses
+from vgg import StyleConfig, stylize
 from vgg.errors import ConfigError, LossNotFiniteError
-from vgg.matconvnet import load_vgg19
-from vgg.progress import Reporter
-from vgg.stylize import StyleConfig, initial_image, make_objective, stylize
+from vgg.net.load import load_network as load_vgg19
+from vgg.report.terminal import Reporter
+from vgg.style import loop as driver
+from vgg.style import losses
+from vgg.style import pixels as images
+from vgg.style.run import initial_image, make_objective
 
 RTOL = 1e-4
 
@@ -33,7 +36,7 @@ def mat(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def net(mat):
-    return load_vgg19(mat, check_md5=False)
+    return load_vgg19(mat, check_release=False)
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,12 @@ from tf_reference import tf  # imported on first use; the comparisons are skippe
 
 import minigrad as mg
 from minigrad import backend as mg_backend
-from vgg import matconvnet
 from vgg.errors import NetworkFileError, UnknownNetworkWarning
-from vgg.model import CONV_LAYERS, MATCONVNET_TAIL, VGG19, VGG19_LAYERS, conv_shapes, random_vgg19
+from vgg.net import load as loader
+from vgg.net import releases
+from vgg.net.layers import CONV_LAYERS, VGG19_LAYERS, conv_shapes
+from vgg.net.matconvnet import MATCONVNET_TAIL
+from vgg.net.model import VGG19, random_vgg19
 
 LAYOUTS = ("old", "new")
 
@@ -31,7 +34,7 @@ def mats(tmp_path_factory):
 
 
 def read(path):
-    return matconvnet.read_vgg19_mat(path, check_md5=False)
+    return loader.read_network(path)
 
 
 # ---- the synthetic files mirror the real ones ---------------------------------------------------
@@ -78,7 +81,7 @@ def test_synthetic_file_satisfies_the_original_positional_paths(mats, layout):
 def test_reader_loads_both_layouts_by_field_name(mats, layout):
     path, written = mats[layout]
     net = read(path)
-    assert net.layout == layout
+    assert net.description == f"MatConvNet .mat ({layout} layout)" and net.format == "mat"
     assert net.mean_pixel.dtype == np.float32 and net.mean_pixel.shape == (3,)
     np.testing.assert_allclose(net.mean_pixel, written["mean_pixel"], rtol=1e-6)
     assert set(net.params) == set(CONV_LAYERS)
@@ -108,7 +111,7 @@ def test_non_square_transpose_is_applied(tmp_path):
 def test_unknown_md5_is_a_one_line_warning(mats):
     path = mats["new"][0]
     with pytest.warns(UnknownNetworkWarning) as record:
-        matconvnet.read_vgg19_mat(path)
+        loader.load_network(path)
     message = str(record[0].message)
     assert "\n" not in message and path in message
     assert "8ee3263992981a1d26e73b3ca028a123" in message and "106118b7cf60435e6d8e04f6a6dc3657" in message
@@ -117,10 +120,11 @@ def test_unknown_md5_is_a_one_line_warning(mats):
 def test_known_md5_does_not_warn(mats, monkeypatch):
     path = mats["old"][0]
     digest = hashlib.md5(open(path, "rb").read(), usedforsecurity=False).hexdigest()
-    monkeypatch.setitem(matconvnet.KNOWN_MD5, digest, "old")
+    known = releases.Release("mat", "x.mat", "the old release", digest, None, ())
+    monkeypatch.setattr(releases, "RELEASES", (*releases.RELEASES, known))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        matconvnet.read_vgg19_mat(path)
+        loader.load_network(path)
 
 
 def _write(tmp_path, variables):
@@ -167,7 +171,7 @@ def _no_average_image(tmp_path):
 def _text_file(tmp_path):
     path = tmp_path / "notes.mat"
     path.write_text("this is not a MATLAB file\n" * 20)
-    return str(path), "not a MATLAB .mat file"
+    return str(path), "not a network file this program reads"
 
 
 def _truncated(tmp_path):
@@ -180,7 +184,7 @@ def _truncated(tmp_path):
 def _empty_file(tmp_path):
     path = tmp_path / "empty.mat"
     path.write_bytes(b"")
-    return str(path), "not a MATLAB .mat file"
+    return str(path), "is empty (0 bytes)"
 
 
 def _missing(tmp_path):
@@ -223,7 +227,7 @@ def test_bad_network_file_is_one_line_naming_file_and_expectation(tmp_path, make
 @pytest.mark.parametrize("pooling", ["max", "avg"])
 def test_forward_matches_tensorflow(mats, xp, pooling):
     path = mats["new"][0]
-    net = matconvnet.load_vgg19(path, pooling=pooling, backend="numpy" if xp is np else "cupy", check_md5=False)
+    net = loader.load_network(path, pooling=pooling, backend="numpy" if xp is np else "cupy", check_release=False)
     image = (sample_image(15, 21, seed=2) - 120.0)[None].astype(np.float32)  # odd sizes: SAME pooling pads
     with mg.no_grad():
         ours = net.forward(mg.Tensor(xp.asarray(image)), VGG19_LAYERS)
@@ -237,7 +241,7 @@ def test_forward_matches_tensorflow(mats, xp, pooling):
 
 
 def test_forward_stops_at_the_deepest_wanted_layer(mats, monkeypatch):
-    net = matconvnet.load_vgg19(mats["new"][0], check_md5=False)
+    net = loader.load_network(mats["new"][0], check_release=False)
     computed = []
     original = VGG19._layer
     monkeypatch.setattr(VGG19, "_layer", lambda self, name, x: computed.append(name) or original(self, name, x))
@@ -247,13 +251,13 @@ def test_forward_stops_at_the_deepest_wanted_layer(mats, monkeypatch):
 
 
 def test_forward_rejects_unknown_layers(mats):
-    net = matconvnet.load_vgg19(mats["new"][0], check_md5=False)
+    net = loader.load_network(mats["new"][0], check_release=False)
     with pytest.raises(ValueError, match="fc7"):
         net.forward(mg.Tensor(np.zeros((1, 4, 4, 3), np.float32)), ["fc7"])
 
 
 def test_weights_are_constants_and_only_the_image_gets_a_gradient(mats):
-    net = matconvnet.load_vgg19(mats["old"][0], check_md5=False)
+    net = loader.load_network(mats["old"][0], check_release=False)
     assert all(not w.requires_grad and not b.requires_grad for w, b in net.params.values())
     image = mg.Tensor(np.ones((1, 6, 6, 3), np.float32), requires_grad=True)
     net.forward(image, ["relu3_1"])["relu3_1"].sum().backward()

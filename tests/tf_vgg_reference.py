@@ -4,7 +4,7 @@ tf.compat.v1.train.AdamOptimizer in a graph of its own (so the rest of the tests
 
 Loss formulas are the later original's (content blend over relu4_2/relu5_2, style layer weights),
 which at default settings are the seed's (docs/REFERENCE.md section 2); style layer weights come normalised
-to mean 1 as in vgg.losses (the later original's sum 1 goes with its default style weight of 5e2, not 1e2).
+to mean 1 as in vgg.style.losses (the later original's sum 1 goes with its default style weight of 5e2, not 1e2).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import numpy as np
 import scipy.io
 from tf_reference import tf  # imported on first use; a test that needs it is skipped without it
 
-from vgg import images
-from vgg.losses import CONTENT_LAYERS, STYLE_LAYERS
-from vgg.model import VGG19_LAYERS
-from vgg.stylize import StyleConfig, stylize
+from vgg import StyleConfig, stylize
+from vgg.net.layers import VGG19_LAYERS
+from vgg.style import pixels as images
+from vgg.style.losses import CONTENT_LAYERS, STYLE_LAYERS
 
 LOSS_LINES = re.compile(r"^ {2}content loss: \S+\n {4}style loss: \S+\n {7}tv loss: \S+\n {4}total loss: \S+$", re.M)
 

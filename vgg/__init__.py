@@ -1,23 +1,36 @@
-"""VGG-19 from MatConvNet's .mat and the neural-style loop (Gatys et al.) on minigrad."""
+"""Neural style transfer (Gatys et al.) on minigrad: VGG-19 from the weight files people have, and the loop.
+
+Where things are: vgg.net (the network and its weight files), vgg.style (the algorithm), vgg.files (files on
+disk), vgg.report (what listens to the loop), vgg.download (python -m vgg.download), vgg.cli (the command
+line). The names below are the Python API the README documents.
+"""
+
+from minigrad import __version__
 
 from .errors import (
     ConfigError,
     ImageError,
     LossNotFiniteError,
     NetworkFileError,
+    StateError,
     StyleError,
     UnknownNetworkWarning,
 )
-from .losses import CONTENT_LAYERS, STYLE_LAYERS, Losses, Objective
-from .matconvnet import KNOWN_MD5, URL, load_vgg19, read_vgg19_mat
-from .model import VGG19, VGG19_LAYERS, random_vgg19
-from .stylize import Run, StyleConfig, stylize
+from .files.images import load_image, save_image
+from .net.layers import VGG19_LAYERS
+from .net.load import load_network, read_network
+from .net.model import VGG19, random_vgg19
+from .style.config import StyleConfig
+from .style.losses import CONTENT_LAYERS, STYLE_LAYERS, Losses, Objective
+from .style.pixels import scale_style
+from .style.run import Run
+from .stylize import stylize
+
+load_vgg19 = load_network  # the name the README used before there were several weight formats
 
 __all__ = [
     "CONTENT_LAYERS",
-    "KNOWN_MD5",
     "STYLE_LAYERS",
-    "URL",
     "VGG19",
     "VGG19_LAYERS",
     "ConfigError",
@@ -27,11 +40,17 @@ __all__ = [
     "NetworkFileError",
     "Objective",
     "Run",
+    "StateError",
     "StyleConfig",
     "StyleError",
     "UnknownNetworkWarning",
+    "__version__",
+    "load_image",
+    "load_network",
     "load_vgg19",
+    "read_network",
     "random_vgg19",
-    "read_vgg19_mat",
+    "save_image",
+    "scale_style",
     "stylize",
 ]

@@ -1,4 +1,7 @@
-"""The errors the style package raises on bad input: each message is one line, fit for a user."""
+"""Every error this package raises on bad input or a failed write: each message is one line, fit for a user.
+
+The command line maps them to exit statuses (stylize_cli.py); the Python API raises them as they are.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ class StyleError(Exception):
 
 
 class NetworkFileError(StyleError, ValueError):
-    """The network file is missing, unreadable or not MatConvNet's VGG-19."""
+    """The network file is missing, unreadable, or not one of the VGG-19 files this package reads."""
 
 
 class ImageError(StyleError, ValueError):
@@ -19,8 +22,26 @@ class ConfigError(StyleError, ValueError):
     """A setting is out of range or inconsistent with the inputs."""
 
 
+class StateError(StyleError, ValueError):
+    """A resume state that cannot be resumed (the message names the file and, where it can, the field)."""
+
+
+class OutputExistsError(ImageError):
+    """The output appeared while the run was going and overwriting was not asked for; ``kept`` holds the result."""
+
+    def __init__(self, name: str, kept: str) -> None:
+        super().__init__(
+            f"{name} appeared while the run was going; not replaced (no --overwrite): the result is in {kept}"
+        )
+        self.name, self.kept = name, kept
+
+
+class DownloadError(StyleError):
+    """A download failed, or its result is not the expected file."""
+
+
 class UnknownNetworkWarning(UserWarning):
-    """The network file loads but its MD5 matches neither known release."""
+    """The network file loads but its digest matches no known release."""
 
 
 class LossNotFiniteError(StyleError, ArithmeticError):

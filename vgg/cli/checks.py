@@ -1,0 +1,257 @@
+"""Everything checked before the network loads: the flags together, the table of the run's files, the
+image sizes and the memory; and what an out-of-memory error names. Each failure is one line (ConfigError,
+ImageError, NetworkFileError or StateError)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from minigrad import backend as mg_backend
+
+from ..errors import ConfigError, ImageError
+from ..files import atomic, patterns
+from ..files.images import check_output
+from ..files.state import check_inputs, check_network
+from ..style import memory
+from ..style.pixels import MAX_SIDE, scaled_style_hw, width_hw
+from ..style.schedule import Schedule
+from .invocation import CHECKPOINTS, IMAGE, INPUT, Invocation, RunFile
+
+# The flags of one optimiser only: refused with the other
+OPTIMIZER_FLAGS = {"adam": ("beta1", "beta2", "epsilon"), "lbfgs": ("lbfgs_history", "line_search")}
+
+
+def check_flags(inv: Invocation) -> None:
+    """The flags together, before any file is looked at."""
+    c = inv.config
+    if inv.tf32 and c.backend != "cupy":
+        raise ConfigError("--tf32 needs --backend cupy")
+    if inv.width is not None and inv.width <= 0:
+        raise ConfigError(f"--width must be positive, got {inv.width}")
+    if c.scales is not None and inv.width is not None:
+        raise ConfigError("--width and --scales both set the content's width: give one of them")
+    if (inv.checkpoint_output is None) != (c.checkpoint_iterations is None):
+        raise ConfigError("use both --checkpoint-output and --checkpoint-iterations, or neither")
+    if inv.checkpoint_output is not None:
+        try:
+            patterns.check_pattern(inv.checkpoint_output)
+        except ConfigError as exc:
+            raise ConfigError(f"--checkpoint-output {exc}") from None
+    if inv.keep_states < 0:
+        raise ConfigError(f"--keep-states must be 0 (all) or more, got {inv.keep_states}")
+    for optimizer, dests in OPTIMIZER_FLAGS.items():
+        flag = next((inv.given[d] for d in dests if d in inv.given and c.optimizer != optimizer), None)
+        if flag is not None:
+            raise ConfigError(f"{flag} applies to --optimizer {optimizer} only, not --optimizer {c.optimizer}")
+    mg_backend.array_module(c.backend)  # BackendError: unknown, or cupy without a CUDA device
+    if inv.tf32:
+        mg_backend.allow_tf32()  # before any GEMM: CuPy reads its switch at the first one
+
+
+# ---- the table of files -------------------------------------------------------------------------------
+
+
+def _pattern_files(row: RunFile, schedule: Schedule, after: int, path: str) -> int | None:
+    """The iteration whose file of ``row``'s pattern ``path`` is, when the run writes it; else None."""
+    for candidate in (os.path.realpath(path), path):
+        i = patterns.iteration_of(row.path, candidate)
+        if i is not None and i > after and schedule.is_checkpoint(i):
+            return i
+    return None
+
+
+def _existing(row: RunFile, schedule: Schedule, after: int) -> Iterator[str]:
+    """The files of a pattern row that exist already and the run would write."""
+    return patterns.existing_files(row.path, lambda i: i > after and schedule.is_checkpoint(i))
+
+
+def _twice(row: RunFile, other: RunFile, i: int | None = None) -> ConfigError:
+    what = f"{other.flag} {other.path}" if i is None else f"the {other.kind} file of iteration {i} ({other.flag})"
+    return ConfigError(f"{row.flag} {row.path} is also {what}: one file would be written twice")
+
+
+def _is_input(flag: str, path: str, other: RunFile) -> ConfigError:
+    return ConfigError(f"{flag} {path} is the same file as {other.flag} {other.path}; an input is never overwritten")
+
+
+def check_files(inv: Invocation) -> None:
+    """From the one table (Invocation.files): no output is an input or another output, each output can be
+    written and is not there already (without --overwrite), no checkpoint the run writes exists already."""
+    rows, schedule, after = inv.files(), inv.schedule(), inv.resumed_after()
+    inputs = [r for r in rows if r.kind == INPUT]
+    outputs = [r for r in rows if r.is_output]
+    pattern_rows = [r for r in rows if r.is_pattern]
+    _check_inputs_exist(inv, inputs)
+    for row in outputs:
+        for other in inputs:
+            if atomic.same_file(row.path, other.path):
+                raise _is_input(row.flag, row.path, other)
+    for k, row in enumerate(outputs):
+        for other in outputs[k + 1 :]:
+            if os.path.abspath(row.path) == os.path.abspath(other.path):
+                raise _twice(other, row)
+    for row in pattern_rows:
+        for other in [*outputs, *inputs]:
+            i = _pattern_files(row, schedule, after, other.path)
+            if i is not None and other.kind == INPUT:
+                raise ConfigError(f"--checkpoint-output {row.path} would write over {other.flag} {other.path}")
+            if i is not None:
+                raise _twice(other, row, i)
+        for existing in _existing(row, schedule, after):
+            for other in inputs:
+                if atomic.same_file(existing, other.path):
+                    raise _is_input(row.flag, existing, other)
+    for row in outputs:
+        _check_output(row, inv.overwrite)
+    for row in pattern_rows:
+        _check_pattern_output(row, schedule, after, inv.overwrite)
+
+
+def _check_inputs_exist(inv: Invocation, inputs: Sequence[RunFile]) -> None:
+    """With --resume, a saved input that is gone is named with the flag that gives it again."""
+    if inv.resume is None:
+        return
+    for row in inputs:
+        if row.flag != "--resume" and not os.path.exists(row.path):
+            raise ConfigError(
+                f"{row.flag} {row.path}: no such file (the input the state was saved with is gone; give {row.flag} "
+                "again, with the same file)"
+            )
+
+
+def _check_output(row: RunFile, overwrite: bool) -> None:
+    if row.kind == IMAGE:
+        check_output(row.path, overwrite)
+    else:
+        atomic.check_writable(row.path, overwrite or row.append)
+
+
+def _check_pattern_output(row: RunFile, schedule: Schedule, after: int, overwrite: bool) -> None:
+    first = next(schedule.checkpoints(after), None)
+    if first is None:
+        return
+    name = patterns.checkpoint_name(row.path, first)
+    if row.kind == CHECKPOINTS:
+        check_output(name, overwrite=True)
+    else:
+        atomic.check_writable(name, overwrite=True)
+    existing = next(_existing(row, schedule, after), None)
+    if existing is not None and not overwrite:
+        raise ConfigError(f"--checkpoint-output: {existing} already exists; pass --overwrite to replace it")
+
+
+def check_resumed_files(inv: Invocation) -> None:
+    """With --resume: the network and the input images must be the files the state was saved with."""
+    if inv.resume is not None:
+        check_network(inv.resume.path, inv.resume.meta, inv.network)
+        check_inputs(inv.resume.path, inv.resume.meta, input_files(inv))
+
+
+def input_files(inv: Invocation) -> dict[str, Any]:
+    return {"--content": inv.content, "--styles": list(inv.styles), "--initial": inv.initial}
+
+
+def check_all(inv: Invocation) -> None:
+    """Everything that can be checked before any image or network is read."""
+    check_flags(inv)
+    check_files(inv)
+    check_resumed_files(inv)
+
+
+# ---- sizes and memory ---------------------------------------------------------------------------------
+
+
+def check_side(flag: str, path: str, hw: tuple[int, int]) -> None:
+    """ImageError if an image of this (height, width) is smaller than the losses can use (memory.smallest_side)."""
+    smallest = memory.smallest_side()
+    height, width = hw
+    if min(height, width) < smallest:
+        raise ImageError(f"{flag} {path}: {width}x{height} is smaller than the {smallest}x{smallest} the network needs")
+
+
+def check_scale_sides(inv: Invocation, content_hw: tuple[int, int]) -> None:
+    """ImageError if the narrowest --scales width makes the content smaller than the network needs."""
+    smallest, width = memory.smallest_side(), int(min(inv.config.scales))
+    height = width_hw(content_hw, width)[0]
+    if min(width, height) < smallest:
+        raise ImageError(f"--scales {width}: the content would be {width}x{height}, smaller than {smallest}x{smallest}")
+
+
+def check_sizes(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]]) -> None:
+    """ConfigError naming --width or --style-scales if an image would be larger than Pillow can make."""
+    for flag, (height, width) in [("--width", content_hw), *(("--style-scales", hw) for hw in style_hws)]:
+        if max(height, width) > MAX_SIDE:
+            raise ConfigError(f"{flag}: an image of {width}x{height} pixels; each side can be at most {MAX_SIDE}")
+
+
+def style_scales(inv: Invocation) -> list[float]:
+    return list(inv.config.style_scales or [1.0] * len(inv.styles))
+
+
+def check_memory(inv: Invocation, content_hw: tuple[int, int], originals: Sequence[tuple[int, int]]) -> None:
+    """ConfigError (estimate, memory available, the largest width that fits) if the run would not fit; from the
+    sizes alone (``content_hw`` after --width, the styles' sizes before scaling), so nothing is enlarged."""
+    config, scales = inv.config, style_scales(inv)
+
+    def styles_at(width: int) -> list[tuple[int, int]]:
+        return [scaled_style_hw(hw, width, k) for hw, k in zip(originals, scales)]
+
+    hw, width_flag = content_hw, "--width"
+    if config.scales:  # coarse to fine: the last (widest) stage is the largest
+        hw, width_flag = width_hw(content_hw, int(max(config.scales))), "last --scales width"
+    which = memory.largest_input(hw, styles_at(hw[1]), config.pooling)
+    also = ""
+    if which >= 0 and scales[which] > 1:  # an enlarged style needs the most: shrinking it is the other way
+        also = f", or a smaller --style-scales for {inv.styles[which]} (now {scales[which]:g})"
+    floor = memory.network_load_bytes(inv.network) if config.backend == "numpy" else 0
+    problem = _refusal(inv, hw, styles_at, floor, width_flag, also)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def _refusal(
+    inv: Invocation,
+    content_hw: tuple[int, int],
+    styles_at: Callable[[int], Sequence[tuple[int, int]]],
+    floor_bytes: int,
+    width_flag: str,
+    also: str,
+) -> str | None:
+    """None when the run fits in the memory available, else why not in one line, with the largest width that
+    fits (``width_flag`` names what sets it); ``floor_bytes``: what loading the network file needs."""
+    config = inv.config
+    available = memory.available_bytes(config.backend)
+    if available is None:
+        return None
+    h, w = content_hw
+    settings = {"backend": config.backend, "optimizer": config.optimizer, "history_size": config.lbfgs_history}
+
+    def need(width: int) -> int:
+        hw = content_hw if width == w else width_hw(content_hw, width)
+        return max(floor_bytes, memory.estimate_peak_bytes(hw, styles_at(width), **settings))
+
+    if need(w) <= available:
+        return None
+    where = "host" if config.backend == "numpy" else "GPU"
+    best = memory.largest_fitting_width(lambda width: need(width) <= available, w - 1)
+    advice = f"the largest {width_flag} that fits is {best}" if best else f"no {width_flag} fits"
+    return (
+        f"a {w}x{h} run needs about {memory.format_bytes(need(w))} of {where} memory and "
+        f"{memory.format_bytes(available)} is available; {advice}{also}"
+    )
+
+
+def out_of_memory(inv: Invocation, content: Any, styles: list[Any]) -> str:
+    """What was too big: the content, or the style whose targets need the most memory at its scale."""
+    where = "GPU" if inv.config.backend == "cupy" else "host"
+    which = memory.largest_input(content.shape[:2], [s.shape[:2] for s in styles], inv.config.pooling)
+    if which < 0:
+        height, width = content.shape[:2]
+        return f"out of {where} memory for a {width}x{height} image (the content); try a smaller --width"
+    height, width = styles[which].shape[:2]
+    return (
+        f"out of {where} memory for a {width}x{height} image (the style {inv.styles[which]} at scale "
+        f"{style_scales(inv)[which]:g}); try a smaller --style-scales or --width"
+    )

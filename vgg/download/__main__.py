@@ -1,0 +1,7 @@
+"""python -m vgg.download (see vgg.download.command)."""
+
+import sys
+
+from .command import main
+
+sys.exit(main())

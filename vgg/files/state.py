@@ -1,0 +1,105 @@
+"""Resume state: a run's whole state beside each checkpoint image, as an .npz read without pickle.
+
+A state file holds the arrays of ``Run.state()`` (the image, the optimiser's state_dict under
+``optimizer/``, the best image and its loss, the best finite one, the iteration of the checkpoint,
+the stage of a coarse-to-fine run, the settings as JSON, hence the seed) and ``meta``: JSON with the
+state format, the package version, the network file's fingerprint and what the caller adds (the
+CLI: its arguments). It is written atomically (vgg.files.atomic, replacing only with --overwrite),
+so a crash leaves the previous state or the new one, never half of one.
+Reading refuses, in one line, a file that is not a state, one of another format or version, and one
+saved for another network file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from minigrad import __version__  # a state is resumed by the version that wrote it
+
+from ..digests import edge_fingerprint, whole_fingerprint
+from ..errors import StateError
+from . import atomic
+
+FORMAT = 2  # 2: the command line's saved paths are absolute and relative to the states (0.2.0)
+SUFFIX = ".state.npz"
+REQUIRED = ("meta", "iteration", "stage", "image", "best_loss", "finite_loss", "settings")
+
+
+def state_name(image_name: str) -> str:
+    """The state file beside a checkpoint image: out10.jpg -> out10.state.npz."""
+    return os.path.splitext(image_name)[0] + SUFFIX
+
+
+def save_state(
+    path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], overwrite: bool = True
+) -> None:
+    """Write ``arrays`` and ``meta`` (JSON) to ``path`` atomically (vgg.files.atomic.write_atomic): without
+    ``overwrite`` a file of that name is never replaced (OutputExistsError names the one kept)."""
+    record = {"format": FORMAT, "version": __version__, **meta}
+    atomic.write_atomic(
+        os.fspath(path), lambda f: np.savez(f, meta=np.array(json.dumps(record, sort_keys=True)), **arrays), overwrite
+    )
+
+
+def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and the meta of a state file; StateError if it is not one of this format and version."""
+    name = os.fspath(path)
+    if os.path.isfile(name) and not zipfile.is_zipfile(name):
+        raise StateError(f"{name}: not a state file (not an .npz archive; corrupt or of another kind)")
+    try:
+        with np.load(name, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except FileNotFoundError:
+        raise StateError(f"{name}: no such state file") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise StateError(f"{name}: not a state file, or a corrupt one ({type(exc).__name__}: {exc})") from None
+    missing = [key for key in REQUIRED if key != "meta" and key not in arrays]
+    if missing or not isinstance(meta, dict):
+        raise StateError(f"{name}: not a state file of this program (no {', '.join(missing) or 'meta'})")
+    if (meta.get("format"), meta.get("version")) != (FORMAT, __version__):
+        raise StateError(
+            f"{name}: a state of format {meta.get('format')} from version {meta.get('version')}; "
+            f"this is version {__version__}, which resumes format {FORMAT} only"
+        )
+    return arrays, meta
+
+
+def check_network(name: str, meta: Mapping[str, Any], network_path: str | os.PathLike) -> None:
+    """StateError unless the state was saved for this network file."""
+    if meta.get("network") != edge_fingerprint(network_path):
+        raise StateError(
+            f"{name}: saved for another network file than {os.fspath(network_path)} "
+            f"(fingerprint {meta.get('network')}, this file's {edge_fingerprint(network_path)})"
+        )
+
+
+def check_inputs(name: str, meta: Mapping[str, Any], files: Mapping[str, Any]) -> None:
+    """StateError unless each input file (``{flag: path or list of paths or None}``) is the one the state was
+    saved with (``meta["inputs"]``, from input_fingerprints; a state without it is not checked)."""
+    saved = meta.get("inputs")
+    if not isinstance(saved, dict):
+        return
+    for flag, now in input_fingerprints(files).items():
+        if flag in saved and saved[flag] != now:
+            raise StateError(
+                f"{name}: {flag} {files[flag] if not isinstance(files[flag], list) else ' '.join(files[flag])} "
+                "is not the file the state was saved with (changed since); resume with the same files"
+            )
+
+
+def input_fingerprints(files: Mapping[str, Any]) -> dict[str, Any]:
+    """{flag: fingerprint, a list of them, or None} of the input files named (fingerprint above)."""
+    out: dict[str, Any] = {}
+    for flag, value in files.items():
+        if isinstance(value, (list, tuple)):
+            out[flag] = [whole_fingerprint(v) for v in value]
+        else:
+            out[flag] = None if value is None else whole_fingerprint(value)
+    return out
