@@ -21,8 +21,9 @@ Colour = tuple[int, int, int]
 
 SIZE = (800, 500)
 MARGINS = (80, 30, 20, 50)  # left, top, right, bottom
-# The total (the last of TERMS) in black, first in the legend and drawn on top; the terms in colour.
-SERIES = ((TERMS[-1], (0, 0, 0)), *zip(TERMS[:-1], ((31, 119, 180), (214, 39, 40), (44, 160, 44))))
+PALETTE = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75))
+# The total (the last of TERMS) in black, first in the legend and drawn on top; each term in a colour of its own.
+SERIES = ((TERMS[-1], (0, 0, 0)), *((t, PALETTE[k % len(PALETTE)]) for k, t in enumerate(TERMS[:-1])))
 AXES, GRID, BACKGROUND = (0, 0, 0), (225, 225, 225), (255, 255, 255)
 MAX_Y_LABELS = 8
 
