@@ -54,22 +54,36 @@ class Optimizer:
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         raise NotImplementedError
 
-    def _restore(self, state: Mapping[str, np.ndarray], like: Mapping[str, tuple[tuple[int, ...], Any]]) -> dict:
-        """The arrays of ``state`` on the parameters' backend, checked against the expected keys, shapes and dtypes."""
+    def expected_state(self, state: Mapping[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], Any]]:
+        """{key: (shape, dtype)} that a state_dict of this optimiser over these parameters has (``state`` says
+        which optional parts it holds); ValueError where ``state`` cannot be one at all."""
+        raise NotImplementedError
+
+    def check_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """ValueError naming the first key of ``state`` that is missing, unexpected, of another shape or dtype, or
+        not finite; nothing is copied (a saved state can be checked before anything is built from it)."""
+        like = self.expected_state(state)
         if set(state) != set(like):
             missing, extra = sorted(set(like) - set(state)), sorted(set(state) - set(like))
-            raise ValueError(f"{self.name}.load_state_dict: keys differ (missing {missing}, unexpected {extra})")
-        xp = get_array_module(self.params[0].data)
-        out = {}
+            raise ValueError(f"{self.name}: keys differ (missing {missing}, unexpected {extra})")
         for key, (shape, dtype) in like.items():
             value = state[key]
-            if tuple(value.shape) != tuple(shape) or value.dtype != dtype:
+            if tuple(np.shape(value)) != tuple(shape) or np.asarray(value).dtype != dtype:
                 raise ValueError(
-                    f"{self.name}.load_state_dict: {key!r} is {tuple(value.shape)} {value.dtype}, expected "
+                    f"{self.name}: {key!r} is {tuple(np.shape(value))} {np.asarray(value).dtype}, expected "
                     f"{tuple(shape)} {np.dtype(dtype)}"
                 )
-            out[key] = xp.array(value, dtype=dtype, copy=True)
-        return out
+            if np.asarray(value).dtype.kind == "f" and not np.isfinite(value).all():
+                raise ValueError(f"{self.name}: {key!r} holds NaN or infinity")
+
+    def _restore(self, state: Mapping[str, np.ndarray]) -> dict:
+        """The arrays of ``state`` on the parameters' backend, after check_state_dict."""
+        try:
+            self.check_state_dict(state)
+        except ValueError as exc:
+            raise ValueError(f"{self.name}.load_state_dict: {str(exc).removeprefix(self.name + ': ')}") from None
+        xp = get_array_module(self.params[0].data)
+        return {key: xp.array(value, dtype=value.dtype, copy=True) for key, value in state.items()}
 
 
 class Adam(Optimizer):
@@ -139,13 +153,20 @@ class Adam(Optimizer):
                 state[f"m.{i}"], state[f"v.{i}"] = np.array(to_numpy(m)), np.array(to_numpy(v))
         return state
 
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+    def expected_state(self, state: Mapping[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], Any]]:
         dt = self.params[0].data.dtype
         like = {"beta1_power": ((), dt), "beta2_power": ((), dt)}
         for i, p in enumerate(self.params):
             if f"m.{i}" in state:
                 like[f"m.{i}"] = like[f"v.{i}"] = (p.shape, p.dtype)
-        restored = self._restore(state, like)
+        for key in ("beta1_power", "beta2_power"):  # beta ** t: in (0, 1]
+            if key in state and np.shape(state[key]) == () and not 0 < float(state[key]) <= 1:
+                raise ValueError(f"{self.name}: {key!r} is {float(state[key])!r}, expected a power of beta in (0, 1]")
+        return like
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        dt = self.params[0].data.dtype
+        restored = self._restore(state)
         self.beta1_power, self.beta2_power = dt.type(state["beta1_power"]), dt.type(state["beta2_power"])
         self.m = [restored.get(f"m.{i}") for i in range(len(self.params))]
         self.v = [restored.get(f"v.{i}") for i in range(len(self.params))]
@@ -240,16 +261,23 @@ class LBFGS(Optimizer):
             state["previous.step"] = np.array(to_numpy(self.previous[1]))
         return state
 
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+    def expected_state(self, state: Mapping[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], Any]]:
         n, dt = sum(p.size for p in self.params), self.params[0].dtype
         like: dict[str, tuple[tuple[int, ...], Any]] = {"iterations": ((), np.int64)}
         if "history.s" in state:
-            k = state["history.s"].shape[0]
+            k = np.shape(state["history.s"])[0] if np.ndim(state["history.s"]) else 0
+            if not 0 < k <= self.memory.pairs.maxlen:
+                raise ValueError(f"{self.name}: 'history.s' holds {k} pairs, expected 1 to {self.memory.pairs.maxlen}")
             like.update({"history.s": ((k, n), dt), "history.y": ((k, n), dt), "history.rho": ((k,), dt)})
             like["history.gamma"] = ((), dt)
         if "previous.grad" in state:
             like["previous.grad"] = like["previous.step"] = ((n,), dt)
-        restored = self._restore(state, like)
+        if "iterations" in state and np.shape(state["iterations"]) == () and int(state["iterations"]) < 0:
+            raise ValueError(f"{self.name}: 'iterations' is {int(state['iterations'])}, expected 0 or more")
+        return like
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        restored = self._restore(state)
         self.memory.load({k.split(".", 1)[1]: v for k, v in restored.items() if k.startswith("history.")})
         self.iterations = int(state["iterations"])
         self.previous = (restored["previous.grad"], restored["previous.step"]) if "previous.grad" in state else None

@@ -12,7 +12,7 @@ from minigrad import backend as mg_backend
 
 from ..errors import ConfigError, ImageError
 from ..files import atomic, patterns
-from ..files.images import check_output
+from ..files.images import check_output, check_size
 from ..files.state import check_inputs, check_network
 from ..style import memory
 from ..style.pixels import MAX_SIDE, scaled_style_hw, width_hw
@@ -186,60 +186,81 @@ def check_sizes(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]
             raise ConfigError(f"{flag}: an image of {width}x{height} pixels; each side can be at most {MAX_SIDE}")
 
 
+def check_output_sizes(inv: Invocation, hw: tuple[int, int]) -> None:
+    """ImageError if --output's or the checkpoints' format cannot hold the result's size (the largest they get)."""
+    names = [inv.output] + ([patterns.checkpoint_name(inv.checkpoint_output, 0)] if inv.checkpoint_output else [])
+    for name in names:
+        check_size(name, (hw[1], hw[0]))
+
+
 def style_scales(inv: Invocation) -> list[float]:
     return list(inv.config.style_scales or [1.0] * len(inv.styles))
 
 
 def check_memory(inv: Invocation, content_hw: tuple[int, int], originals: Sequence[tuple[int, int]]) -> None:
-    """ConfigError (estimate, memory available, the largest width that fits) if the run would not fit; from the
-    sizes alone (``content_hw`` after --width, the styles' sizes before scaling), so nothing is enlarged."""
+    """ConfigError if the run would not fit: the estimate, what needs the most, the memory available, and only
+    advice that is itself accepted (a width the network takes, a smaller style scale, a shorter L-BFGS history).
+    From the sizes alone (``content_hw`` after --width, the styles before scaling), so nothing is enlarged."""
     config, scales = inv.config, style_scales(inv)
-
-    def styles_at(width: int) -> list[tuple[int, int]]:
-        return [scaled_style_hw(hw, width, k) for hw, k in zip(originals, scales)]
-
-    hw, width_flag = content_hw, "--width"
+    available = memory.available_bytes(config.backend)
+    if available is None:
+        return
+    hw, width_flag, lowest = content_hw, "--width", memory.smallest_side()
     if config.scales:  # coarse to fine: the last (widest) stage is the largest
         hw, width_flag = width_hw(content_hw, int(max(config.scales))), "last --scales width"
-    which = memory.largest_input(hw, styles_at(hw[1]), config.pooling)
-    also = ""
-    if which >= 0 and scales[which] > 1:  # an enlarged style needs the most: shrinking it is the other way
-        also = f", or a smaller --style-scales for {inv.styles[which]} (now {scales[which]:g})"
+        lowest = max(lowest, (sorted(config.scales)[-2] + 1) if len(config.scales) > 1 else lowest)
     floor = memory.network_load_bytes(inv.network) if config.backend == "numpy" else 0
-    problem = _refusal(inv, hw, styles_at, floor, width_flag, also)
-    if problem is not None:
-        raise ConfigError(problem)
+
+    def parts(width: int, history: int = config.lbfgs_history) -> dict[str, int]:
+        size = hw if width == hw[1] else width_hw(hw, width)
+        styles = [scaled_style_hw(s, width, k) for s, k in zip(originals, scales)]
+        return memory.breakdown(size, styles, backend=config.backend, optimizer=config.optimizer,
+                                history_size=history, pooling=config.pooling)  # fmt: skip
+
+    def need(width: int, history: int = config.lbfgs_history) -> int:
+        return max(floor, sum(parts(width, history).values()))
+
+    if need(hw[1]) <= available:
+        return
+    styles = [scaled_style_hw(s, hw[1], k) for s, k in zip(originals, scales)]
+    raise ConfigError(_refusal(inv, hw, styles, parts(hw[1]), need, available, width_flag, lowest))
 
 
 def _refusal(
     inv: Invocation,
-    content_hw: tuple[int, int],
-    styles_at: Callable[[int], Sequence[tuple[int, int]]],
-    floor_bytes: int,
+    hw: tuple[int, int],
+    style_hws: list[tuple[int, int]],
+    parts: dict[str, int],
+    need: Callable[..., int],
+    available: int,
     width_flag: str,
-    also: str,
-) -> str | None:
-    """None when the run fits in the memory available, else why not in one line, with the largest width that
-    fits (``width_flag`` names what sets it); ``floor_bytes``: what loading the network file needs."""
-    config = inv.config
-    available = memory.available_bytes(config.backend)
-    if available is None:
-        return None
-    h, w = content_hw
-    settings = {"backend": config.backend, "optimizer": config.optimizer, "history_size": config.lbfgs_history}
-
-    def need(width: int) -> int:
-        hw = content_hw if width == w else width_hw(content_hw, width)
-        return max(floor_bytes, memory.estimate_peak_bytes(hw, styles_at(width), **settings))
-
-    if need(w) <= available:
-        return None
+    lowest: int,
+) -> str:
+    """The one line of a refusal: the estimate, its largest part, what is available, and what would fit."""
+    config, scales = inv.config, style_scales(inv)
     where = "host" if config.backend == "numpy" else "GPU"
-    best = memory.largest_fitting_width(lambda width: need(width) <= available, w - 1)
-    advice = f"the largest {width_flag} that fits is {best}" if best else f"no {width_flag} fits"
+    largest = max(("content", "styles", "optimizer"), key=lambda k: parts.get(k, 0))
+    what = {"content": f"the content's {hw[1]}x{hw[0]} forward and backward pass",
+            "styles": "the style targets", "optimizer": f"the {config.optimizer} state"}[largest]  # fmt: skip
+    if largest == "styles":
+        which = memory.largest_input(hw, style_hws, config.pooling)  # the style whose targets need the most
+        what = f"the style targets of {inv.styles[max(which, 0)]} at scale {scales[max(which, 0)]:g}"
+    elif largest == "optimizer" and config.optimizer == "lbfgs":
+        what = f"the L-BFGS history ({config.lbfgs_history} pairs of image-sized vectors)"
+    best = memory.largest_fitting_width(lambda width: need(width) <= available, hw[1] - 1)
+    advice = [f"the largest {width_flag} that fits is {best}"] if best is not None and best >= lowest else []
+    enlarged = [k for k, s in enumerate(scales) if s > 1]
+    if enlarged:
+        k = max(enlarged, key=lambda k: scales[k])
+        advice.append(f"a smaller --style-scales for {inv.styles[k]} (now {scales[k]:g})")
+    if config.optimizer == "lbfgs" and config.lbfgs_history > 1:
+        history = memory.largest_fitting_width(lambda h: need(hw[1], h) <= available, config.lbfgs_history - 1)
+        if history is not None:
+            advice.append(f"--lbfgs-history {history} (now {config.lbfgs_history})")
     return (
-        f"a {w}x{h} run needs about {memory.format_bytes(need(w))} of {where} memory and "
-        f"{memory.format_bytes(available)} is available; {advice}{also}"
+        f"a {hw[1]}x{hw[0]} run needs about {memory.format_bytes(need(hw[1]))} of {where} memory, most of it "
+        f"{what}, and {memory.format_bytes(available)} is available; "
+        + ("; or ".join(advice) if advice else f"no {width_flag} the network takes fits")
     )
 
 

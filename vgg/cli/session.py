@@ -13,7 +13,7 @@ import numpy as np
 from minigrad import backend as mg_backend
 
 from ..digests import edge_fingerprint
-from ..errors import LossNotFiniteError
+from ..errors import LossNotFiniteError, StateError
 from ..files.images import load_image
 from ..files.patterns import checkpoint_name
 from ..files.state import input_fingerprints
@@ -41,6 +41,8 @@ def read_images(inv: Invocation) -> tuple[Any, list[Any], Any]:
     width, scales, config = hw[1], checks.style_scales(inv), inv.config
     hint = int(min(max(config.scales), MAX_SIDE)) if config.scales else width  # widest the styles are needed
     originals = [load_image(p, max(1, int(min(s * hint, MAX_SIDE)))) for p, s in zip(inv.styles, scales)]
+    final = width_hw(content.shape[:2], int(max(config.scales))) if config.scales else hw
+    checks.check_output_sizes(inv, final)
     if config.scales:  # coarse to fine: resized at each scale instead (vgg.style.scales)
         checks.check_scale_sides(inv, content.shape[:2])
     else:
@@ -69,7 +71,10 @@ def make_run(inv: Invocation, resume: dict[str, np.ndarray] | None) -> Run:
     if inv.config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load(inv)
-    return Run(net, content, styles, initial, inv.config, resume=resume, style_layers=inv.log is not None)
+    try:
+        return Run(net, content, styles, initial, inv.config, resume=resume, style_layers=inv.log is not None)
+    except StateError as exc:  # the run names the field; the file is this invocation's to name
+        raise StateError(f"{inv.resume.path}: {exc}") from None
 
 
 def listeners(inv: Invocation, run: Run) -> list[Listener]:

@@ -18,6 +18,7 @@ import http.client
 import os
 import re
 import shlex
+import stat
 import sys
 import urllib.parse
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from ..errors import DownloadError
 from ..net import releases
 from ..net.discovery import cache_dir, find_network
 from .progress import Progress
-from .resumable import CutError, PartFileError, describe, fetch
+from .resumable import NEW, CutError, NotTheFileError, PartFileError, describe, fetch
 
 FILENAME = releases.MAT_FILENAME
 COMMAND = "python -m vgg.download"
@@ -75,19 +76,25 @@ def download(url: str, target: str, sha256: str | None, overwrite: bool, progres
     except OSError as exc:
         raise DownloadError(f"cannot create the directory {exc.filename} for {target}: {exc.strerror}") from None
     try:
-        fetch(url, part, progress)
+        complete = fetch(url, part, progress)
     except CutError as exc:
         raise DownloadError(f"{url}: {exc}; {part} is kept: run the same command again to resume") from None
+    except NotTheFileError as exc:
+        kept = f"; {part} is kept" if os.path.exists(part) else ""
+        raise DownloadError(f"{url}: {exc}; nothing written{kept}") from None
     except PartFileError as exc:
         raise DownloadError(str(exc)) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError and HTTPError are OSErrors
         raise DownloadError(f"{url}: {describe(exc)}; {manual_steps(url, target, sha256)}") from None
     try:
-        what = verify(part, sha256)
+        what = verify(complete, sha256)
     except DownloadError as exc:
-        os.remove(part)
-        raise DownloadError(f"{url}: the downloaded file is not the expected one: {exc}; deleted it") from None
-    os.replace(part, target)
+        os.remove(complete)
+        kept = f"; {part} is kept" if complete != part and os.path.exists(part) else ""
+        raise DownloadError(f"{url}: the downloaded file is not the expected one: {exc}; deleted it{kept}") from None
+    os.replace(complete, target)
+    if complete != part and os.path.exists(part):
+        os.remove(part)  # the partial of another body, now complete and checked
     return f"saved: {what}"
 
 
@@ -97,6 +104,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _url(text: str) -> str:
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
+        raise argparse.ArgumentTypeError(f"a URL has no spaces or control characters, got {text!r}")
     try:
         parts = urllib.parse.urlsplit(text)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
@@ -138,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
     target, progress = _target(args.output), Progress(sys.stderr, PROG)
+    for path in (target, target + ".part", target + ".part" + NEW):
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+            progress.note(f"error: {path} is not a regular file (a pipe or a device); give --output a file path")
+            return 2
     try:
         what = download(args.url, target, args.sha256, args.overwrite, progress)
     except DownloadError as exc:

@@ -15,6 +15,9 @@ from . import atomic
 from .atomic import check_writable
 
 SAVE_OPTIONS = {"JPEG": {"quality": 95}}  # Pillow's save() options by format
+# The largest side each format holds, where it is less than Pillow's own (measured with Pillow 13: an image of
+# each size saved and read back; the larger ones fail in the encoder, after the run)
+MAX_SIDE_OF = {"JPEG": 65500, "MPO": 65500, "WEBP": 16383, "GIF": 65535, "TGA": 65535, "PCX": 65535, "SGI": 65535}
 
 # Pillow modes holding 16-bit samples: scaled to 0..255 (ours, not the original's: docs/REFERENCE.md section 4).
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
@@ -139,13 +142,38 @@ def format_for(path: str | os.PathLike) -> str:
 
 
 def check_output(path: str | os.PathLike, overwrite: bool = False) -> None:
-    """Fail early (ImageError) if an image could not be written at ``path``."""
-    fmt = format_for(path)
-    try:  # some formats Pillow can write take no RGB (XBM, Palm): find out now, not after the run
-        Image.new("RGB", (1, 1)).save(io.BytesIO(), format=fmt)
+    """Fail early (ImageError) if an RGB image of any size could not be written at ``path``: a format Pillow
+    writes no RGB in (XBM, Palm), or one that keeps only fixed sizes (ICO, ICNS: an odd size comes back
+    resized), or a file that is there already (without ``overwrite``)."""
+    name, fmt = os.fspath(path), format_for(path)
+    buffer, probe = io.BytesIO(), (17, 13)
+    try:
+        Image.new("RGB", probe).save(buffer, format=fmt)
     except (OSError, ValueError, KeyError) as exc:
-        raise ImageError(f"{os.fspath(path)}: cannot be written as an RGB {fmt} image ({exc})") from None
+        raise ImageError(f"{name}: cannot be written as an RGB {fmt} image ({exc})") from None
+    try:
+        buffer.seek(0)
+        with Image.open(buffer) as back:
+            kept = back.size
+    except Exception:  # noqa: BLE001 - a format Pillow writes but cannot read back (PDF, EPS): no size to compare
+        kept = probe
+    if kept != probe:
+        raise ImageError(
+            f"{name}: a {fmt} file keeps only its own fixed sizes (a 17x13 image comes back {kept[0]}x{kept[1]}); "
+            "choose another format"
+        )
     check_writable(path, overwrite)
+
+
+def check_size(path: str | os.PathLike, size: tuple[int, int]) -> None:
+    """ImageError if the format of ``path`` cannot hold an image of ``size`` (width, height) (MAX_SIDE_OF)."""
+    fmt, (width, height) = format_for(path), size
+    limit = MAX_SIDE_OF.get(fmt)
+    if limit is not None and max(width, height) > limit:
+        raise ImageError(
+            f"{os.fspath(path)}: a {fmt} image is at most {limit} pixels a side, and this result is {width}x{height}; "
+            "choose another format (PNG or TIFF hold any size) or a smaller --width"
+        )
 
 
 def save_image(path: str | os.PathLike, image: np.ndarray, overwrite: bool = True) -> None:

@@ -47,28 +47,88 @@ def save_state(
     )
 
 
+# What each field of a state must be: (kind, ndim); kinds: "int", "float" (a finite or infinite loss),
+# "image" (finite floats), "text" (JSON). Optional: best, finite (absent before any image was kept).
+FIELDS = {"iteration": ("int", 0), "stage": ("int", 0), "image": ("image", 4), "best_loss": ("float", 0),
+          "finite_loss": ("float", 0), "settings": ("text", 0), "best": ("image", 4), "finite": ("image", 4),
+          "meta": ("text", 0)}  # fmt: skip
+
+
+def _headers(name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each array's shape and dtype from its .npy header, before anything is loaded: a header that claims
+    more bytes than its member holds (hand-edited, or truncated) is refused, never allocated."""
+    out = {}
+    with zipfile.ZipFile(name) as archive:
+        for info in archive.infolist():
+            key = info.filename.removesuffix(".npy")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(version)
+                shape, _, dtype = (read_header or np.lib.format.read_array_header_2_0)(member)
+                header = member.tell()
+            if dtype.hasobject:
+                raise StateError(f"{name}: field {key} holds Python objects (pickled); a state holds arrays only")
+            claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if claimed != info.file_size - header or info.compress_size * 1024 < info.file_size:
+                held = info.file_size - header
+                raise StateError(f"{name}: field {key} claims {shape} {dtype} ({claimed:,} bytes) but holds {held:,}")
+            out[key] = (tuple(shape), dtype)
+    return out
+
+
+def _check_field(name: str, key: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    kind, ndim = FIELDS[key]
+    kinds = {"int": ("iu", "an integer"), "float": ("fiu", "a number"), "text": ("U", "text"),
+             "image": ("f", "a (1, H, W, 3) array of floats")}  # fmt: skip
+    allowed, expected = kinds[kind]
+    image_ok = kind != "image" or (len(shape) == 4 and shape[0] == 1 and shape[3] == 3 and min(shape) > 0)
+    if dtype.kind not in allowed or len(shape) != ndim or not image_ok:
+        raise StateError(f"{name}: field {key} is {shape} {dtype}, expected {expected}")
+
+
 def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The arrays and the meta of a state file; StateError if it is not one of this format and version."""
+    """The arrays and the meta of a state file; StateError (naming the file and the field) if it is not a state of
+    this format and version, or a field is not what this version writes."""
     name = os.fspath(path)
-    if os.path.isfile(name) and not zipfile.is_zipfile(name):
+    if not os.path.exists(name):
+        raise StateError(f"{name}: no such state file")
+    if not os.path.isfile(name) or not zipfile.is_zipfile(name):
         raise StateError(f"{name}: not a state file (not an .npz archive; corrupt or of another kind)")
     try:
+        headers = _headers(name)
+        missing = [key for key in REQUIRED if key not in headers]
+        if missing:
+            raise StateError(f"{name}: not a state file of this program (no field {', '.join(missing)})")
+        for key, (shape, dtype) in headers.items():
+            if key in FIELDS:
+                _check_field(name, key, shape, dtype)
         with np.load(name, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-        meta = json.loads(str(arrays.pop("meta")))
-    except FileNotFoundError:
-        raise StateError(f"{name}: no such state file") from None
+    except StateError:
+        raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise StateError(f"{name}: not a state file, or a corrupt one ({type(exc).__name__}: {exc})") from None
-    missing = [key for key in REQUIRED if key != "meta" and key not in arrays]
-    if missing or not isinstance(meta, dict):
-        raise StateError(f"{name}: not a state file of this program (no {', '.join(missing) or 'meta'})")
+    meta = _json(name, "meta", arrays.pop("meta"))
     if (meta.get("format"), meta.get("version")) != (FORMAT, __version__):
         raise StateError(
             f"{name}: a state of format {meta.get('format')} from version {meta.get('version')}; "
             f"this is version {__version__}, which resumes format {FORMAT} only"
         )
+    _json(name, "settings", arrays["settings"])
+    for key in ("image", "best", "finite"):
+        if key in arrays and not np.isfinite(arrays[key]).all():
+            raise StateError(f"{name}: field {key} holds NaN or infinity")
     return arrays, meta
+
+
+def _json(name: str, key: str, value: np.ndarray) -> dict[str, Any]:
+    try:
+        out = json.loads(str(value))
+    except ValueError:
+        out = None
+    if not isinstance(out, dict):
+        raise StateError(f"{name}: field {key} is not a JSON object (edited or damaged)")
+    return out
 
 
 def check_network(name: str, meta: Mapping[str, Any], network_path: str | os.PathLike) -> None:

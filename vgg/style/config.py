@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from minigrad.backend import BACKENDS
 from minigrad.optim import LINE_SEARCHES as _SEARCHES
@@ -63,8 +66,10 @@ class StyleConfig:
     readback_every: int | None = None  # None: READBACK_EVERY[backend]
 
     def validate(self, n_styles: int) -> None:
-        """ConfigError (one line) for a setting out of range or not matching the styles."""
-        problems = _problems(self, n_styles) + _feature_problems(self, n_styles)
+        """ConfigError (one line) for a setting of the wrong type, out of range, degenerate in float32, or not
+        matching the styles."""
+        problems = _type_problems(self)  # first: the range checks compare numbers
+        problems = problems or _problems(self, n_styles) + _feature_problems(self, n_styles) + _float32_problems(self)
         if problems:
             raise ConfigError(problems[0])
 
@@ -108,6 +113,88 @@ def make_config(config: StyleConfig | None, settings: Mapping[str, Any]) -> Styl
     return dataclasses.replace(config or StyleConfig(), **settings)
 
 
+SEED_MAX = 2**32 - 1  # numpy's legacy seeding range, which every reproducible tool accepts
+FLOAT32 = np.finfo(np.float32)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v: Any) -> bool:
+    return (_is_int(v) or isinstance(v, (float, np.floating))) and math.isfinite(float(v))
+
+
+def _kind(field: dataclasses.Field) -> tuple[str, bool, bool]:
+    """(base type name, a sequence of them, may be None) of a field, from its annotation."""
+    text = str(field.type)
+    optional = text.endswith(" | None")
+    text = text.removesuffix(" | None")
+    many = text.startswith("Sequence[")
+    return (text[len("Sequence[") : -1] if many else text), many, optional
+
+
+def _type_problems(c: StyleConfig) -> list[str]:
+    """A setting of the wrong type (a string, 2.5 iterations, NaN): named, with what was expected."""
+    checks = {"int": (_is_int, "an integer"), "float": (_is_real, "a finite number"),
+              "bool": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+              "str": (lambda v: isinstance(v, str), "a string")}  # fmt: skip
+    out = []
+    for field in dataclasses.fields(c):
+        value, (base, many, optional) = getattr(c, field.name), _kind(field)
+        if value is None and optional:
+            continue
+        ok, expected = checks[base]
+        items = list(value) if many and isinstance(value, (list, tuple, np.ndarray)) else None
+        if many and (items is None or not all(ok(v) for v in items)):
+            out.append(
+                f"{field.name} must be a list of {expected.removeprefix('a ').removeprefix('an ')}s, got {value!r}"
+            )
+        elif not many and not ok(value):
+            out.append(f"{field.name} must be {expected}, got {value!r}")
+    if not out and c.seed is not None and not 0 <= c.seed <= SEED_MAX:
+        out.append(f"seed must be from 0 to {SEED_MAX}, got {c.seed}")
+    return out
+
+
+def _finite_sum(values: Sequence[float]) -> bool:
+    try:
+        return math.isfinite(math.fsum(values))
+    except OverflowError:
+        return False
+
+
+def _float32_problems(c: StyleConfig) -> list[str]:
+    """Values in range that the float32 computation cannot use: they would overflow, round to 1 or to 0."""
+    largest = float(FLOAT32.max)
+    scalars = {"content_weight": c.content_weight, "style_weight": c.style_weight, "tv_weight": c.tv_weight,
+               "learning_rate": c.learning_rate or 0.0}  # fmt: skip
+    out = [f"{name} is too large for float32 (at most {largest:.3g}), got {v:g}"
+           for name, v in scalars.items() if abs(v) > largest]  # fmt: skip
+    for name, beta in (("beta1", c.beta1), ("beta2", c.beta2)):
+        if np.float32(beta) >= 1:
+            out.append(
+                f"{name} {beta!r} rounds to 1 in float32, which stops Adam's bias correction; use at most 0.9999999"
+            )
+    tiny = float(FLOAT32.tiny)
+    if c.epsilon < tiny:
+        out.append(f"epsilon must be at least {tiny:.3g} (float32's smallest normal number), got {c.epsilon!r}: "
+                   "with 0 a pixel whose gradient is 0 divides 0 by 0")  # fmt: skip
+    if c.learning_rate is not None and 0 < c.learning_rate < tiny:
+        out.append(f"learning_rate {c.learning_rate!r} underflows float32 (at least {tiny:.3g}): no step would move")
+    if c.style_blend_weights is not None and not _finite_sum(c.style_blend_weights):
+        out.append("style_blend_weights: their sum overflows; give them on a smaller scale (only their ratios count)")
+    try:
+        layer = [float(c.style_layer_weight_exp) ** k for k in range(5)]
+        ok = all(math.isfinite(w) for w in layer) and math.isfinite(sum(layer))
+    except OverflowError:
+        ok = False
+    if not ok and c.style_layer_weight_exp > 0:
+        out.append(f"style_layer_weight_exp {c.style_layer_weight_exp:g} overflows when raised to the 4th power "
+                   "(one per style layer); at most about 1e75")  # fmt: skip
+    return out
+
+
 def _problems(c: StyleConfig, n_styles: int) -> list[str]:
     blend = c.style_blend_weights
     optional = (("print_iterations", c.print_iterations), ("checkpoint_iterations", c.checkpoint_iterations))
@@ -126,7 +213,6 @@ def _problems(c: StyleConfig, n_styles: int) -> list[str]:
         ),
         (c.style_layer_weight_exp > 0, f"style_layer_weight_exp must be positive, got {c.style_layer_weight_exp}"),
         (0 <= c.beta1 < 1 and 0 <= c.beta2 < 1, f"beta1 and beta2 must be in [0, 1), got {c.beta1}, {c.beta2}"),
-        (c.epsilon >= 0, f"epsilon must be >= 0, got {c.epsilon}"),
         (c.initial_noiseblend is None or 0 <= c.initial_noiseblend <= 1, "initial_noiseblend must be in [0, 1]"),
         (c.pooling in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {c.pooling!r}"),
     ]

@@ -100,7 +100,7 @@ def _deepest() -> str:
     return max(wanted, key=VGG19_LAYERS.index)
 
 
-def estimate_peak_bytes(
+def breakdown(
     content_hw: tuple[int, int],
     style_hws: Sequence[tuple[int, int]],
     *,
@@ -109,17 +109,28 @@ def estimate_peak_bytes(
     dtype: Any = np.float32,
     history_size: int = 100,
     pooling: str = "max",
-) -> int:
-    """The run's peak memory in bytes: host RSS for numpy, device memory for cupy."""
+) -> dict[str, int]:
+    """The parts of the peak, in bytes: "content" (the graph of the content's forward and backward, or, when
+    larger, "styles": the style targets' forward), "optimizer" (its state and the image-sized temporaries),
+    "weights", "process" (the interpreter and libraries; 0 on a GPU). Their sum is estimate_peak_bytes."""
     itemsize = np.dtype(dtype).itemsize
     deepest = _deepest()
     run = _graph_peak(layer_shapes(content_hw, deepest), pooling, with_grad=True)
     targets = max((_graph_peak(layer_shapes(hw, deepest), pooling, False) for hw in style_hws), default=0)
     image = content_hw[0] * content_hw[1] * 3
     vectors = 2 if optimizer == "adam" else 2 * history_size + LBFGS_EXTRA_VECTORS
-    image_arrays = image * (2 + IMAGE_TEMPORARIES + vectors)
-    total = (max(run, targets) + image_arrays + weight_elements()) * itemsize
-    return int(total + (HOST_BASELINE if backend == "numpy" else 0))
+    graph = ("content", run) if run >= targets else ("styles", targets)
+    return {
+        graph[0]: graph[1] * itemsize,
+        "optimizer": image * (2 + IMAGE_TEMPORARIES + vectors) * itemsize,
+        "weights": weight_elements() * itemsize,
+        "process": HOST_BASELINE if backend == "numpy" else 0,
+    }
+
+
+def estimate_peak_bytes(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], **settings: Any) -> int:
+    """The run's peak memory in bytes: host RSS for numpy, device memory for cupy (settings: see breakdown)."""
+    return int(sum(breakdown(content_hw, style_hws, **settings).values()))
 
 
 def available_bytes(backend: str) -> int | None:

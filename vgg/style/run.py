@@ -18,7 +18,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.backend import to_numpy
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StateError
 from ..net.load import load_network
 from ..net.model import VGG19
 from . import pixels, scales
@@ -78,6 +78,20 @@ def make_objective(net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray]
     return Objective.from_config(net, pre[0], pre[1:], config)
 
 
+def check_image(name: str, image: Any) -> np.ndarray:
+    """``image`` as an (H, W, 3) float array of RGB 0..255; ConfigError (one line) for anything else: another
+    shape, an integer type other than uint8, NaN or infinity."""
+    if not isinstance(image, np.ndarray):
+        raise ConfigError(f"{name}: expected a numpy array (H, W, 3) of RGB 0..255, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+        raise ConfigError(f"{name}: expected shape (H, W, 3), got {image.shape} (use vgg.load_image for files)")
+    if image.dtype != np.uint8 and image.dtype.kind != "f":
+        raise ConfigError(f"{name}: expected float or uint8 values in 0..255, got dtype {image.dtype}")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ConfigError(f"{name}: holds NaN or infinite pixel values")
+    return image
+
+
 class Run:
     """One run of the loop; iterate over ``events()`` once. See the module docstring."""
 
@@ -95,8 +109,10 @@ class Run:
     ) -> None:
         self.config = make_config(config, settings)
         self.config.validate(len(styles))
+        content, styles = check_image("content", content), [check_image(f"style {k}", s) for k, s in enumerate(styles)]
+        initial = None if initial is None else check_image("initial", initial)
         self.net = _network(network, self.config)
-        self.content, self.styles, self.initial = content, list(styles), initial
+        self.content, self.styles, self.initial = content, styles, initial
         c = self.config
         self.schedule = Schedule.of(
             c.stage_iterations(), c.print_iterations, c.checkpoint_iterations, c.readback(), style_layers
@@ -158,6 +174,8 @@ class Run:
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything needed to go on after the last Checkpoint event, as numpy arrays (no objects)."""
+        if self.checkpointed is None:
+            raise StateError("no checkpoint yet: state() is what resumes from the last Checkpoint event")
         stage, tracker = self.stage, self.stage.tracker
         state = {
             "iteration": np.array(self.checkpointed),
@@ -174,18 +192,51 @@ class Run:
         return state
 
     def _check_resume(self, state: Mapping[str, np.ndarray]) -> None:
-        """ConfigError unless the state was saved by a run of these settings (only what is reported may differ)."""
-        saved, ours = json.loads(str(state["settings"])), json.loads(self.config.to_json())
+        """ConfigError unless the state was saved by a run of these settings (only what is reported may differ);
+        StateError, naming the field, unless it is a state of one of this run's checkpoints."""
+        missing = [key for key in ("settings", "iteration", "stage", "image") if key not in state]
+        if missing:
+            raise StateError(f"no field {missing[0]} (not a state of Run.state())")
+        try:
+            saved = json.loads(str(state["settings"]))
+            iteration, stage = int(state["iteration"]), int(state["stage"])
+        except (ValueError, TypeError):
+            raise StateError("field settings, iteration or stage is not what Run.state() writes") from None
+        ours = json.loads(self.config.to_json())
         for name, value in ours.items():
             if name not in MAY_DIFFER_ON_RESUME and saved.get(name) != value:
                 raise ConfigError(f"resume: the state was saved with {name}={saved.get(name)!r}, not {value!r}")
-        content, _ = scales.stage_images(self.config, int(state["stage"]), self.content, self.styles[:0])
+        if not self.schedule.is_checkpoint(iteration):
+            raise StateError(
+                f"field iteration is {iteration}, which is no checkpoint of this run of {self.schedule.n} iterations "
+                f"(checkpoints every {self.config.checkpoint_iterations}; the last goes to the output)"
+            )
+        if stage != self.schedule.stage_of(iteration):
+            raise StateError(
+                f"field stage is {stage}, but iteration {iteration} is in stage {self.schedule.stage_of(iteration)}"
+            )
+        content, _ = scales.stage_images(self.config, stage, self.content, self.styles[:0])
         shape, expected = tuple(np.shape(state["image"])), (1, *content.shape[:2], 3)
         if shape != expected:
             raise ConfigError(
                 f"resume: the state's image has shape {shape}, the content at its scale {expected} "
                 "(resumed with another content image?)"
             )
+        self._check_resume_arrays(state, shape)
+
+    def _check_resume_arrays(self, state: Mapping[str, np.ndarray], shape: tuple[int, ...]) -> None:
+        """The best images and the optimiser's state: their shapes, dtypes and values, before anything is built."""
+        for key in ("best", "finite"):
+            if key in state and tuple(np.shape(state[key])) != shape:
+                raise StateError(f"field {key} has shape {tuple(np.shape(state[key]))}, the image {shape}")
+        placeholder = mg.Tensor(np.empty(shape, self.net.dtype), requires_grad=True)  # pages untouched: no memory
+        prefix = "optimizer/"
+        try:
+            make_optimizer([placeholder], self.config).check_state_dict(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            )
+        except ValueError as exc:
+            raise StateError(f"field {prefix}*: {exc}") from None
 
     def _resumed(self, state: Mapping[str, np.ndarray]) -> Stage:
         stage = self._stage(int(state["stage"]), np.asarray(state["image"]), int(state["iteration"]) + 1)
