@@ -189,8 +189,8 @@ def test_bad_states_are_refused_in_one_line(files, tmp_path, capsys):
             out.writestr(item, data)
     other_net = tmp_path / "other.mat"
     write_vgg19_mat(other_net, "old", seed=5)
-    expected = {"truncated": "corrupt", "not a zip": "not an .npz archive", "pickled": "field meta holds Python objects",
-                "other version": "format 99"}  # fmt: skip
+    expected = {"truncated": "corrupt", "not a zip": "not an .npz archive", "other version": "format 99",
+                "pickled": "field meta holds Python objects"}  # fmt: skip
     for case, path in cases.items():
         code, err = run(capsys, ["--resume", str(path), "--output", str(tmp_path / "r.png")])
         assert code == 2 and len(err.splitlines()) == 1 and expected[case] in err, (case, err)
