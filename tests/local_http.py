@@ -35,6 +35,9 @@ class Behaviour:
     status: int | None = None  # answer every request with this error status
     content_range_start: int | None = None  # lie about where a 206 body starts
     stall: bool = False  # a cut response stops sending but keeps the connection open
+    portal: bool = False  # answer every request with 200 and a text/html page (a captive portal)
+    portal_for_ranges: bool = False  # only a request with a Range gets the page
+    redirect_loop: bool = False  # answer every request with a 302 to itself
     ranges: list = field(default_factory=list)
 
 
@@ -45,6 +48,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if how.status is not None:
             self.send_error(how.status)
             return
+        if how.redirect_loop:
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if how.portal or (how.portal_for_ranges and self.headers.get("Range")):
+            page = b"<html><body>Please log in to the hotel Wi-Fi</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         start = self._range_start(how)
         if start is not None and start >= len(how.data):
             self.send_response(416)
@@ -54,6 +71,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         body = how.data[start or 0 :]
         self.send_response(200 if start is None else 206)
+        self.send_header("Content-Type", "application/octet-stream")
         if start is not None:
             said = start if how.content_range_start is None else how.content_range_start
             self.send_header("Content-Range", f"bytes {said}-{len(how.data) - 1}/{len(how.data)}")

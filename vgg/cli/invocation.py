@@ -199,6 +199,8 @@ def build(parsed: Parsed) -> tuple[Invocation, dict[str, np.ndarray] | None]:
     if values["seed"] is None:
         values["seed"] = secrets.randbits(31)  # drawn here, so that the log and the states name it
     config = _config(values, len(values["styles"]))
+    if resumed is not None:
+        _check_resumed_iteration(resumed, arrays, config)
     fields = {f.name for f in dataclasses.fields(Invocation)} - {"config", "resume", "given", "network", "styles"}
     invocation = Invocation(
         config=config,
@@ -209,6 +211,21 @@ def build(parsed: Parsed) -> tuple[Invocation, dict[str, np.ndarray] | None]:
         **{name: values[name] for name in fields},
     )
     return invocation, arrays
+
+
+def _check_resumed_iteration(resumed: Resumed, arrays: dict[str, np.ndarray], config: StyleConfig) -> None:
+    """StateError unless the state's iteration is a checkpoint of the saved run and its stage holds it (what the
+    run checks again, here before any file is looked at)."""
+    schedule = Schedule.of(config.stage_iterations(), checkpoint_every=config.checkpoint_iterations)
+    if not schedule.is_checkpoint(resumed.iteration):
+        raise StateError(
+            f"{resumed.path}: field iteration is {resumed.iteration}, which is no checkpoint of this run of "
+            f"{schedule.n} iterations (checkpoints every {config.checkpoint_iterations}; the last goes to the output)"
+        )
+    stage = int(arrays["stage"])
+    if stage != schedule.stage_of(resumed.iteration):
+        raise StateError(f"{resumed.path}: field stage is {stage}, but iteration {resumed.iteration} is in stage "
+                         f"{schedule.stage_of(resumed.iteration)}")  # fmt: skip
 
 
 def _load_resume(path: str, given: Mapping[str, str]) -> tuple[dict[str, np.ndarray], Resumed, dict[str, Any]]:

@@ -142,37 +142,39 @@ def format_for(path: str | os.PathLike) -> str:
 
 
 def check_output(path: str | os.PathLike, overwrite: bool = False) -> None:
-    """Fail early (ImageError) if an RGB image of any size could not be written at ``path``: a format Pillow
-    writes no RGB in (XBM, Palm), or one that keeps only fixed sizes (ICO, ICNS: an odd size comes back
-    resized), or a file that is there already (without ``overwrite``)."""
-    name, fmt = os.fspath(path), format_for(path)
-    buffer, probe = io.BytesIO(), (17, 13)
+    """Fail early (ImageError) if an RGB image could not be written at ``path``: a format Pillow writes no RGB in
+    (XBM, Palm), or a file that is there already (without ``overwrite``). check_size checks the size."""
+    fmt = format_for(path)
     try:
-        Image.new("RGB", probe).save(buffer, format=fmt)
+        Image.new("RGB", (1, 1)).save(io.BytesIO(), format=fmt)
     except (OSError, ValueError, KeyError) as exc:
-        raise ImageError(f"{name}: cannot be written as an RGB {fmt} image ({exc})") from None
-    try:
-        buffer.seek(0)
-        with Image.open(buffer) as back:
-            kept = back.size
-    except Exception:  # noqa: BLE001 - a format Pillow writes but cannot read back (PDF, EPS): no size to compare
-        kept = probe
-    if kept != probe:
-        raise ImageError(
-            f"{name}: a {fmt} file keeps only its own fixed sizes (a 17x13 image comes back {kept[0]}x{kept[1]}); "
-            "choose another format"
-        )
+        raise ImageError(f"{os.fspath(path)}: cannot be written as an RGB {fmt} image ({exc})") from None
     check_writable(path, overwrite)
 
 
 def check_size(path: str | os.PathLike, size: tuple[int, int]) -> None:
-    """ImageError if the format of ``path`` cannot hold an image of ``size`` (width, height) (MAX_SIDE_OF)."""
-    fmt, (width, height) = format_for(path), size
+    """ImageError if the format of ``path`` cannot hold an image of ``size`` (width, height): one past a side
+    limit of the format (MAX_SIDE_OF), or a format that keeps only fixed sizes (ICO, ICNS): a blank image of that
+    size (of 1025x769 above a megapixel) is written and read back, and must come back as it went."""
+    name, fmt, (width, height) = os.fspath(path), format_for(path), size
     limit = MAX_SIDE_OF.get(fmt)
     if limit is not None and max(width, height) > limit:
         raise ImageError(
-            f"{os.fspath(path)}: a {fmt} image is at most {limit} pixels a side, and this result is {width}x{height}; "
+            f"{name}: a {fmt} image is at most {limit} pixels a side, and this result is {width}x{height}; "
             "choose another format (PNG or TIFF hold any size) or a smaller --width"
+        )
+    probe, buffer = (size if width * height <= 2**20 else (1025, 769)), io.BytesIO()
+    try:
+        Image.new("RGB", probe).save(buffer, format=fmt)
+        buffer.seek(0)
+        with Image.open(buffer) as back:
+            kept = back.size
+    except Exception:  # noqa: BLE001 - a format Pillow writes but cannot read back (PDF): no size to compare
+        return
+    if kept != probe:
+        raise ImageError(
+            f"{name}: a {fmt} file keeps only its own fixed sizes (a {probe[0]}x{probe[1]} image comes back "
+            f"{kept[0]}x{kept[1]}), and this result is {width}x{height}; choose another format"
         )
 
 

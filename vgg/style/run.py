@@ -218,9 +218,8 @@ class Run:
         content, _ = scales.stage_images(self.config, stage, self.content, self.styles[:0])
         shape, expected = tuple(np.shape(state["image"])), (1, *content.shape[:2], 3)
         if shape != expected:
-            raise ConfigError(
-                f"resume: the state's image has shape {shape}, the content at its scale {expected} "
-                "(resumed with another content image?)"
+            raise StateError(
+                f"field image has shape {shape}, the content at its scale {expected} (resumed with another content?)"
             )
         self._check_resume_arrays(state, shape)
 
