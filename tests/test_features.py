@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vgg import Run, StyleConfig, random_vgg19, stylize
-from vgg.errors import ConfigError
+from vgg.errors import ConfigError, StateError
 from vgg.files import state as state_module
 from vgg.files.state import load_state, save_state
 from vgg.report.listeners import broadcast
@@ -208,7 +208,7 @@ def test_a_state_resumes_only_the_settings_it_was_saved_with(net, scene, tmp_pat
     with pytest.raises(ConfigError, match="saved with tv_weight=100.0, not 3.0"):
         Run(net, content, [style], resume=arrays, **settings, tv_weight=3.0)
     Run(net, content, [style], resume=arrays, **{**settings, "seed": None, "print_iterations": 1})  # reports only
-    with pytest.raises(ConfigError, match=r"state's image has shape \(1, 12, 16, 3\), the content .* \(1, 12, 15, 3\)"):
+    with pytest.raises(StateError, match=r"field image has shape \(1, 12, 16, 3\), the content .* \(1, 12, 15, 3\)"):
         Run(net, content[:, :15], [style], resume=arrays, **settings)  # another content, of another size
 
 
