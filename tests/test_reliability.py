@@ -124,6 +124,7 @@ EDITS = {
     "optimizer shape": ({"optimizer/m.0": np.zeros((3,), np.float32)}, "field optimizer/*: Adam: 'm.0' is (3,)"),
     "optimizer missing": ({"optimizer/v.0": None}, "field optimizer/*: Adam: keys differ"),
     "optimizer power": ({"optimizer/beta1_power": np.array(7.0, np.float32)}, "'beta1_power' is 7.0"),
+    "optimizer NaN": ({"optimizer/m.0": np.full((1, 16, 20, 3), np.nan, np.float32)}, "'m.0' holds NaN or infinity"),
     "best shape": ({"best": np.zeros((1, 2, 2, 3), np.float32)}, "field best has shape (1, 2, 2, 3)"),
     "no image": ({"image": None}, "no field image"),
 }

@@ -107,7 +107,12 @@ def open_stream(name: str, overwrite: bool, append: bool = False) -> TextIO:
     other file that is not a regular one is refused (OSError naming it), never waited on."""
     flags = {"a": os.O_APPEND | os.O_CREAT, "w": os.O_TRUNC | os.O_CREAT, "x": os.O_CREAT | os.O_EXCL}
     mode = stream_mode(overwrite, append)
-    fd = os.open(name, os.O_WRONLY | os.O_NONBLOCK | flags[mode], 0o666)
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_NONBLOCK | flags[mode], 0o666)
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:  # ENXIO: a pipe with no reader, which a blocking open would wait for
+            raise
+        raise OSError(errno.EINVAL, "not a regular file (a pipe with no reader)", name) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file (a pipe or device)", name)
