@@ -119,8 +119,8 @@ def test_styles_are_resized_against_each_scales_width(net, scene, monkeypatch):
     monkeypatch.setattr(
         stylize_module,
         "make_objective",
-        lambda n, c, styles, config: (
-            received.append((c.shape, [s.shape for s in styles])) or real(n, c, styles, config)
+        lambda n, c, styles, config, *rest: (
+            received.append((c.shape, [s.shape for s in styles])) or real(n, c, styles, config, *rest)
         ),
     )
     list(Run(net, content, [style, style], scales=[8, 16], style_scales=[1.0, 0.5], iterations=1, seed=0).events())

@@ -19,7 +19,7 @@ from ..style.losses import TERMS
 from .listeners import Listener
 from .plot import draw_losses
 
-COLUMNS = TERMS
+COLUMNS = TERMS  # a run's columns: these, or the terms its first read-back holds (extra terms before total)
 HEADER = "\t".join(("iteration", *COLUMNS))
 
 
@@ -42,28 +42,32 @@ class History:
         append: bool = False,
     ) -> None:
         self.steps: list[int] = []
-        self.losses: dict[str, list[float]] = {name: [] for name in COLUMNS}
+        self.losses: dict[str, list[float]] = {}  # the columns, as the first record names them
         self.plot_path = plot
         self._file: TextIO | None = None
         if write is not None:
             # append: a resumed run goes on with the rows of the run it continues (a header only if empty)
             self._file = atomic.open_stream(os.fspath(write), overwrite, append)
-            if self._file.tell() == 0:
-                _write_line(self._file, HEADER)
+        self._header = self._file is not None and self._file.tell() == 0
 
     @property
     def enabled(self) -> bool:
         return self._file is not None or self.plot_path is not None
 
     def record(self, step: int, values: Mapping[str, float]) -> None:
-        """The losses after ``step`` optimiser steps (all four names of COLUMNS); a no-op when disabled."""
+        """The losses after ``step`` optimiser steps ({term: value}: the same terms every time, the first record's
+        are the columns); a no-op when disabled."""
         if not self.enabled:
             return
+        if not self.losses:
+            self.losses = {name: [] for name in values}
+            if self._header:
+                _write_line(self._file, "\t".join(("iteration", *self.losses)))
         self.steps.append(step)
-        for name in COLUMNS:
-            self.losses[name].append(float(values[name]))
+        for name, column in self.losses.items():
+            column.append(float(values[name]))
         if self._file is not None:
-            _write_line(self._file, "\t".join([str(step), *(repr(self.losses[name][-1]) for name in COLUMNS)]))
+            _write_line(self._file, "\t".join([str(step), *(repr(c[-1]) for c in self.losses.values())]))
 
     def save_plot(self) -> None:
         """(Re)draw the chart of everything recorded so far, written atomically; a no-op without a plot file."""
@@ -72,6 +76,8 @@ class History:
 
     def close(self) -> None:
         if self._file is not None:
+            if self._header and not self.losses:  # nothing recorded: the file still says what it would hold
+                _write_line(self._file, HEADER)
             self._file.close()
             self._file = None
 
@@ -89,7 +95,7 @@ class HistoryListener(Listener):
         if self.history is None:
             self.history = History(self.write, self.plot, self.overwrite, self.append)
         if isinstance(event, LossesRead):
-            self.history.record(event.i, {name: event.losses[name] for name in COLUMNS})
+            self.history.record(event.i, event.losses)
         elif isinstance(event, Checkpoint | End):
             self.history.save_plot()
 

@@ -23,7 +23,7 @@ SIZE = (800, 500)
 MARGINS = (80, 30, 20, 50)  # left, top, right, bottom
 PALETTE = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75))
 # The total (the last of TERMS) in black, first in the legend and drawn on top; each term in a colour of its own.
-SERIES = ((TERMS[-1], (0, 0, 0)), *((t, PALETTE[k % len(PALETTE)]) for k, t in enumerate(TERMS[:-1])))
+SERIES = ((TERMS[-1], (0, 0, 0)), *((t, PALETTE[k % len(PALETTE)]) for k, t in enumerate(TERMS[:-1])))  # the seed's
 AXES, GRID, BACKGROUND = (0, 0, 0), (225, 225, 225), (255, 255, 255)
 MAX_Y_LABELS = 8
 
@@ -147,8 +147,16 @@ def draw_curves(
     return img
 
 
+def series_of(names: Sequence[str]) -> tuple[tuple[str, Colour], ...]:
+    """The total in black, first; each other term in a colour of its own (SERIES for the seed's terms)."""
+    total, others = TERMS[-1], [n for n in names if n != TERMS[-1]]
+    return ((total, (0, 0, 0)), *((n, PALETTE[k % len(PALETTE)]) for k, n in enumerate(others)))
+
+
 def draw_losses(
     steps: Sequence[float], columns: Mapping[str, Sequence[float]], size: tuple[int, int] = SIZE
 ) -> Image.Image:
-    """An RGB chart of ``columns`` (name -> values, one per step) against ``steps``; names as in SERIES."""
-    return draw_curves({name: (steps, columns.get(name, ())) for name, _ in SERIES}, SERIES, size)
+    """An RGB chart of ``columns`` (name -> values, one per step) against ``steps``; the seed's terms when
+    there are no columns yet."""
+    series = series_of(list(columns) or TERMS)
+    return draw_curves({name: (steps, columns.get(name, ())) for name, _ in series}, series, size)

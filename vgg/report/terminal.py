@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from ..style.loop import Event, IterationDone, IterationStarted
-from ..style.losses import TERMS
 from .listeners import Listener
 
 MODES = ("auto", "always", "never")  # the one table of --progress values
@@ -75,8 +74,9 @@ class Reporter:
         self._write("Iteration %d/%d\n" % (i + 1, n))  # noqa: UP031 - the original's format, kept verbatim
 
     def losses(self, values: Mapping[str, float]) -> None:
-        """The four loss lines, in the original's format ("  content loss: %g" ... "    total loss: %g")."""
-        lines = ["%s: %g\n" % (f"{term} loss".rjust(LABEL_WIDTH), values[term]) for term in TERMS]  # noqa: UP031
+        """The loss lines, in the original's format ("  content loss: %g" ... "    total loss: %g"): the four of
+        TERMS, and the extra terms of a run that has them (before the total, as the loop reads them back)."""
+        lines = ["%s: %g\n" % (f"{term} loss".rjust(LABEL_WIDTH), value) for term, value in values.items()]  # noqa: UP031
         self._write("".join(lines))
 
     def status(self, i: int, n: int) -> None:

@@ -5,8 +5,8 @@ relu1_1..relu5_1, total variation on the image; l2_loss(t) = sum(t**2) / 2 as tf
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,31 +21,51 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 # The loss terms, in the original's printing order: every report (the printed lines, the loss file, the
-# plot, the run log) reads its names from here.
+# plot, the run log) reads its names from here, or from the losses an evaluation read back: a run with extra
+# terms (Objective's ``extra``: a video's temporal loss) has them after tv, before the total.
 TERMS = ("content", "style", "tv", "total")
 DEFAULTS = StyleConfig()  # the default weights exist there, once
 
 
 class Losses(NamedTuple):
-    """The four scalar Tensors of one evaluation, and the style loss of each layer (summed over styles)."""
+    """The scalar Tensors of one evaluation: the seed's four, the style loss of each layer (summed over styles),
+    and any extra terms (in the total)."""
 
     content: mg.Tensor
     style: mg.Tensor
     tv: mg.Tensor
     total: mg.Tensor
     style_layers: Mapping[str, mg.Tensor] | None = None
+    extra: Mapping[str, mg.Tensor] | None = None
 
     def values(self) -> dict[str, float]:
-        """The four losses as floats, read back in one transfer (one synchronisation on a GPU)."""
+        """The losses as floats, read back in one transfer (one synchronisation on a GPU)."""
         return self.read()[0]
 
+    def terms(self) -> dict[str, mg.Tensor]:
+        """{name: loss}: content, style, tv, the extra terms, total (the order they are printed in)."""
+        return {**{n: getattr(self, n) for n in TERMS[:-1]}, **(self.extra or {}), TERMS[-1]: self.total}
+
     def read(self, layers: bool = False) -> tuple[dict[str, float], dict[str, float]]:
-        """The four losses and (with ``layers``) the style loss per layer, in one transfer."""
-        named = {name: getattr(self, name) for name in TERMS}
+        """The losses (terms()) and (with ``layers``) the style loss per layer, in one transfer."""
+        named = self.terms()
         per_layer = dict(self.style_layers or {}) if layers else {}
         tensors = [*named.values(), *per_layer.values()]
         host = [float(v) for v in to_numpy(self.total.xp.stack([t.data.reshape(()) for t in tensors]))]
         return dict(zip(named, host)), dict(zip(per_layer, host[len(named) :]))
+
+
+def as_input(net: VGG19, array: np.ndarray) -> mg.Tensor:
+    """A preprocessed (1, H, W, 3) array as a constant on the network's backend, in its dtype."""
+    return mg.Tensor(net.xp.asarray(np.asarray(array, dtype=net.dtype)))
+
+
+def style_grams(net: VGG19, style: np.ndarray) -> dict[str, mg.Tensor]:
+    """The style targets of one preprocessed (1, H, W, 3) style image: the normalised Gram matrix of each style
+    layer (under no_grad; two layers' outputs alive at a time)."""
+    with mg.no_grad():
+        features = net.forward(as_input(net, style), STYLE_LAYERS)
+        return {name: normalized_gram(features[name]) for name in STYLE_LAYERS}
 
 
 def normalized_gram(features: mg.Tensor) -> mg.Tensor:
@@ -104,39 +124,41 @@ class Objective:
         style_weight: float = DEFAULTS.style_weight,
         style_layer_weight_exp: float = DEFAULTS.style_layer_weight_exp,
         tv_weight: float = DEFAULTS.tv_weight,
+        *,
+        style_targets: Sequence[Mapping[str, mg.Tensor]] | None = None,
+        extra: Mapping[str, Callable[[mg.Tensor], mg.Tensor]] | None = None,
     ) -> None:
+        """``style_targets``: the Gram matrices of each style (style_grams), when already computed: ``styles``
+        is then not looked at. ``extra``: more terms of the total, {name: loss of the image}."""
         self.net = net
         self.content_weights = content_layer_weights(content_weight_blend)
         self.layer_weights = style_layer_weights(style_layer_weight_exp)
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.blend = list(style_blend_weights)
+        self.extra = dict(extra or {})
         with mg.no_grad():
-            self.content_targets = net.forward(self._input(content), self.content_weights)
-            self.style_targets = [self._grams(style) for style in styles]
+            self.content_targets = net.forward(as_input(net, content), self.content_weights)
+            self.style_targets = list(style_targets or [style_grams(net, style) for style in styles])
         self.wanted = list(self.content_weights) + list(STYLE_LAYERS)
-
-    def _input(self, array: np.ndarray) -> mg.Tensor:
-        return mg.Tensor(self.net.xp.asarray(np.asarray(array, dtype=self.net.dtype)))
-
-    def _grams(self, style: np.ndarray) -> dict[str, mg.Tensor]:
-        features = self.net.forward(self._input(style), STYLE_LAYERS)
-        return {name: normalized_gram(features[name]) for name in STYLE_LAYERS}
 
     @classmethod
     def from_config(
-        cls, net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray], config: StyleConfig
+        cls, net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray], config: StyleConfig, **targets: Any
     ) -> Objective:
-        """The loss of ``config``'s weights for preprocessed (1, H, W, 3) content and style arrays."""
+        """The loss of ``config``'s weights for preprocessed (1, H, W, 3) content and style arrays (``targets``:
+        the keywords style_targets and extra, as for the constructor)."""
+        n_styles = len(targets.get("style_targets") or styles)
         return cls(
             net,
             content,
             styles,
-            config.blend_weights(len(styles)),
+            config.blend_weights(n_styles),
             config.content_weight,
             config.content_weight_blend,
             config.style_weight,
             config.style_layer_weight_exp,
             config.tv_weight,
+            **targets,
         )
 
     def __call__(self, image: mg.Tensor) -> Losses:
@@ -144,7 +166,11 @@ class Objective:
         content = self.content_loss(features)
         style, per_layer = self._style_losses(features)
         tv = tv_loss(image, self.tv_weight)
-        return Losses(content, style, tv, content + style + tv, per_layer)
+        total = content + style + tv
+        extra = {name: term(image) for name, term in self.extra.items()}
+        for term in extra.values():
+            total = total + term
+        return Losses(content, style, tv, total, per_layer, extra or None)
 
     def content_loss(self, features: dict[str, mg.Tensor]) -> mg.Tensor:
         terms = [

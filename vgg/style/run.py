@@ -24,7 +24,7 @@ from ..net.model import VGG19
 from . import pixels, scales
 from .config import NOISE_STD, StyleConfig, make_config
 from .loop import Checkpoint, Event, Stage, Tracker, drive
-from .losses import Objective
+from .losses import Objective, style_grams
 from .schedule import Schedule
 
 # Settings a resumed run may change: they say what is reported, not what is computed
@@ -72,10 +72,32 @@ def make_optimizer(params: list[mg.Tensor], config: StyleConfig) -> mg.optim.Opt
     return mg.optim.LBFGS(params, lr=config.lr(), history_size=config.lbfgs_history, line_search=line_search)
 
 
-def make_objective(net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray], config: StyleConfig) -> Objective:
-    """The loss of the config's settings, with targets from RGB 0..255 content and style images."""
-    pre = [pixels.preprocess(a, net.mean_pixel, net.dtype)[None] for a in (content, *styles)]
-    return Objective.from_config(net, pre[0], pre[1:], config)
+# Style targets computed once and shared: {(style index, height, width): its Gram matrices}. Share one only
+# between runs of the same network (pooling, backend) and the same list of styles: a batch of contents.
+TargetCache = dict[tuple[int, int, int], dict[str, mg.Tensor]]
+
+
+def make_objective(
+    net: VGG19,
+    content: np.ndarray,
+    styles: Sequence[np.ndarray],
+    config: StyleConfig,
+    target_cache: TargetCache | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Objective:
+    """The loss of the config's settings, with targets from RGB 0..255 content and style images; the style
+    targets taken from (and added to) ``target_cache`` when one is given; ``extra``: terms added to the total."""
+    targets = []
+    for k, style in enumerate(styles):
+        key = (k, *style.shape[:2])
+        grams = None if target_cache is None else target_cache.get(key)
+        if grams is None:
+            grams = style_grams(net, pixels.preprocess(style, net.mean_pixel, net.dtype)[None])
+            if target_cache is not None:
+                target_cache[key] = grams
+        targets.append(grams)
+    pre = pixels.preprocess(content, net.mean_pixel, net.dtype)[None]
+    return Objective.from_config(net, pre, [], config, style_targets=targets, extra=extra)
 
 
 def check_image(name: str, image: Any) -> np.ndarray:
@@ -105,8 +127,11 @@ class Run:
         *,
         resume: Mapping[str, np.ndarray] | None = None,
         style_layers: bool = False,
+        target_cache: TargetCache | None = None,
+        extra: Mapping[str, Any] | None = None,
         **settings: Any,
     ) -> None:
+        self.target_cache, self.extra = target_cache, extra
         self.config = make_config(config, settings)
         self.config.validate(len(styles))
         content, styles = check_image("content", content), [check_image(f"style {k}", s) for k, s in enumerate(styles)]
@@ -127,7 +152,7 @@ class Run:
 
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
         content, styles = scales.stage_images(self.config, index, self.content, self.styles)
-        objective = make_objective(self.net, content, styles, self.config)
+        objective = make_objective(self.net, content, styles, self.config, self.target_cache, self.extra)
         image = mg.Tensor(self.net.xp.asarray(x0), requires_grad=True)
         first, end = self.bounds[index]
 
