@@ -1,76 +1,117 @@
-"""vgg.style.memory's estimate against measured peaks: each size in a fresh process, peak RSS (VmHWM).
+"""Peak memory and seconds per iteration of the plain graph and of plans, against the estimate and PyTorch.
 
-    .venv/bin/python -m benchmarks.memory_check [--sizes 256 512 1024] [--iterations 3] [--optimizer lbfgs]
+    .venv/bin/python -m benchmarks.memory_check [--hw 256x256 512x512 1024x1024] [--plans plain]
+        [--iterations 3] [--optimizer adam|lbfgs] [--torch]
 
-Each child builds the full-size random VGG-19 (vgg.random_vgg19), a square content and a style of the
-same size, runs a few iterations of vgg.stylize() on numpy and reports its peak resident set size;
-the parent prints it beside vgg.style.memory.estimate_peak_bytes and the relative error.
+Each (size, plan) runs in a fresh process: the full-size random VGG-19 (vgg.random_vgg19), a content and a
+style of the same size (the seed scales the style to the content's width), a few iterations of vgg.Run on
+numpy. It reports its peak resident set size (VmHWM, the whole process) and the median seconds of the
+iterations after the first. A plan is ``plain``, ``auto`` (what the CLI would choose: vgg.style.plans.choose
+within this machine's available memory), ``limit=SIZE`` (chosen within SIZE bytes, e.g. limit=8e9) or
+``SPLIT:ROWS`` (e.g. pool3:128). The parent prints each beside vgg.style.plans.peak_bytes and the relative
+error; ``--torch`` adds PyTorch's process peak for the square sizes (benchmarks.worker's port, same work).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import statistics
 import subprocess
 import sys
+import time
 
 from benchmarks import common
 
 
-def _peak_rss() -> int:
-    try:
-        kib = common.proc_status_kib("VmHWM")
-    except OSError:
-        kib = None
-    if kib is not None:
-        return kib * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+def parse_hw(text: str) -> tuple[int, int]:
+    width, height = (int(v) for v in text.lower().split("x"))
+    return height, width
 
 
-def child(size: int, iterations: int, optimizer: str) -> None:
+def resolve_plan(text: str, hw: tuple[int, int]):
+    """The vgg.net.tiles.Plan (or None) a --plans word names for an image of ``hw``."""
+    from vgg.net.tiles import Plan
+    from vgg.style import memory, plans
+
+    if text == "plain":
+        return None
+    if text == "auto" or text.startswith("limit="):
+        budget = memory.available_bytes("numpy") if text == "auto" else int(float(text.split("=", 1)[1]))
+        return plans.choose(hw, [hw], budget)
+    split, rows = text.split(":")
+    return Plan(split, int(rows))
+
+
+def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) -> None:
     import numpy as np
 
     from minigrad import backend
-    from vgg import random_vgg19, stylize
+    from vgg import Run, random_vgg19
 
     backend.reuse_host_memory()  # as the CLI does
+    plan = resolve_plan(plan_text, hw)
     rng = np.random.default_rng(0)
-    content = rng.uniform(0, 255, (size, size, 3)).astype(np.float32)
-    style = rng.uniform(0, 255, (size, size, 3)).astype(np.float32)
+    content = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
+    style = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
     net = random_vgg19(seed=0)
-    settings = {} if optimizer == "adam" else {"optimizer": optimizer}  # the default, or L-BFGS (optim-v1)
-    for _ in stylize(net, content, [style], iterations=iterations, progress="never", seed=0, **settings):
-        pass
-    print(json.dumps({"size": size, "peak": _peak_rss()}))
+    settings = {} if optimizer == "adam" else {"optimizer": optimizer}
+    run = Run(net, content, [style], iterations=iterations, seed=0, plan=plan, **settings)
+    stamps = []
+    for event in run.events():
+        if type(event).__name__ == "IterationDone":
+            stamps.append(time.perf_counter())
+    per = [b - a for a, b in zip(stamps, stamps[1:])]
+    peak = common.proc_status_kib("VmHWM") * 1024
+    print(json.dumps({"peak": peak, "seconds": statistics.median(per) if per else None, "plan": str(plan)}))
 
 
-def measure(size: int, iterations: int, optimizer: str) -> int:
-    cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", str(size), "--iterations", str(iterations)]
-    cmd += ["--optimizer", optimizer]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["peak"]
+def measure(hw: tuple[int, int], plan: str, iterations: int, optimizer: str) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", f"{hw[1]}x{hw[0]}", "--plans", plan]
+    cmd += ["--iterations", str(iterations), "--optimizer", optimizer]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"exit {proc.returncode}: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"}
+    return json.loads(lines[-1])
+
+
+def _torch_peak(size: int) -> str:
+    result = common.run_worker("torch", size, 2, ("--threads", "2"))
+    return "error" if "error" in result else f"{result['rss_peak_mb']:.0f} MB"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    p.add_argument("--hw", nargs="+", default=["256x256", "512x512", "1024x1024"], help="WIDTHxHEIGHT")
+    p.add_argument("--plans", nargs="+", default=["plain"])
     p.add_argument("--iterations", type=int, default=3)
     p.add_argument("--optimizer", default="adam")
-    p.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--torch", action="store_true", help="PyTorch's peak too, for square sizes")
+    p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        child(args.child, args.iterations, args.optimizer)
+        child(parse_hw(args.child), args.plans[0], args.iterations, args.optimizer)
         return
-    from vgg.style.memory import estimate_peak_bytes
+    common.reexec_without_blas_overrides()
+    from vgg.style import plans
 
-    print("| image | measured peak RSS | estimate | error |")
-    print("|---|---|---|---|")
-    for size in args.sizes:
-        peak = measure(size, args.iterations, args.optimizer)
-        estimate = estimate_peak_bytes((size, size), [(size, size)], optimizer=args.optimizer)
-        error = (estimate - peak) / peak
-        print(f"| {size}x{size} | {peak / 2**20:.0f} MB | {estimate / 2**20:.0f} MB | {error:+.1%} |", flush=True)
+    print("| image | plan | measured peak RSS | estimate | error | s / iteration | PyTorch peak |")
+    print("|---|---|---|---|---|---|---|")
+    for text in args.hw:
+        hw = parse_hw(text)
+        torch = _torch_peak(hw[0]) if args.torch and hw[0] == hw[1] else ""
+        for plan_text in args.plans:
+            got = measure(hw, plan_text, args.iterations, args.optimizer)
+            if "error" in got:
+                print(f"| {text} | {plan_text} | {got['error']} | | | | {torch} |", flush=True)
+                continue
+            plan = resolve_plan(plan_text, hw)
+            estimate = plans.peak_bytes(hw, [hw], plan, optimizer=args.optimizer)
+            error = (estimate - got["peak"]) / got["peak"]
+            seconds = "" if got["seconds"] is None else f"{got['seconds']:.2f}"
+            row = f"| {text} | {got['plan'] if plan else 'plain'} | {got['peak'] / 2**20:.0f} MB | "
+            print(row + f"{estimate / 2**20:.0f} MB | {error:+.1%} | {seconds} | {torch} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ def test_largest_fitting_width_is_a_bisection(upper, limit, expected):
 
 def _measured_peak(size: int) -> int:
     """Peak RSS of one step of the full-size random VGG-19 in a fresh process (benchmarks/memory_check.py)."""
-    cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", str(size), "--iterations", "1"]
+    cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", f"{size}x{size}", "--plans", "plain"]
+    cmd += ["--iterations", "1"]
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak"]
 

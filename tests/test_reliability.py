@@ -371,8 +371,8 @@ def test_the_refusal_names_an_enlarged_style_and_no_width_the_network_refuses(fi
     from vgg.style import memory
 
     monkeypatch.setattr(memory, "available_bytes", lambda backend: 400 * 2**20)
-    code, err = run_cli(capsys, cli_argv(files, tmp_path / "o.png", 2, "--style-scales", "60"))
-    one_line(code, err, "most of it the style targets of", "a smaller --style-scales", "(now 60)")
+    code, err = run_cli(capsys, cli_argv(files, tmp_path / "o.png", 2, "--style-scales", "150"))  # 3000 wide
+    one_line(code, err, "most of it the style targets of", "a smaller --style-scales", "(now 150)")
     advised = [int(w) for w in __import__("re").findall(r"--width that fits is (\d+)", err)]
     assert all(w >= memory.smallest_side() for w in advised), err
 

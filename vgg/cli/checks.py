@@ -14,7 +14,7 @@ from ..errors import ConfigError, ImageError
 from ..files import atomic, patterns
 from ..files.images import check_output, check_size
 from ..files.state import check_inputs, check_network
-from ..style import memory
+from ..style import memory, plans
 from ..style.pixels import MAX_SIDE, scaled_style_hw, width_hw
 from ..style.schedule import Schedule
 from .invocation import CHECKPOINTS, IMAGE, INPUT, Invocation, RunFile
@@ -197,13 +197,19 @@ def style_scales(inv: Invocation) -> list[float]:
     return list(inv.config.style_scales or [1.0] * len(inv.styles))
 
 
+def memory_budget(inv: Invocation) -> int | None:
+    """The bytes the run may use: --memory-limit, else what the machine has available; None when unknown."""
+    return inv.config.memory_limit or memory.available_bytes(inv.config.backend)
+
+
 def check_memory(inv: Invocation, content_hw: tuple[int, int], originals: Sequence[tuple[int, int]]) -> None:
-    """ConfigError if the run would not fit: the estimate, what needs the most, the memory available, and only
-    advice that is itself accepted (a width the network takes, a smaller style scale, a shorter L-BFGS history).
-    From the sizes alone (``content_hw`` after --width, the styles before scaling), so nothing is enlarged."""
+    """ConfigError if the run would not fit even with the leanest plan (vgg.style.plans): the estimate, what
+    needs the most, the memory available, and only advice that is itself accepted (a width the network takes, a
+    smaller style scale, a shorter L-BFGS history). From the sizes alone (``content_hw`` after --width, the
+    styles before scaling), so nothing is enlarged."""
     config, scales = inv.config, style_scales(inv)
-    available = memory.available_bytes(config.backend)
-    if available is None:
+    budget = memory_budget(inv)
+    if budget is None:
         return
     hw, width_flag, lowest = content_hw, "--width", memory.smallest_side()
     if config.scales:  # coarse to fine: the last (widest) stage is the largest
@@ -211,19 +217,24 @@ def check_memory(inv: Invocation, content_hw: tuple[int, int], originals: Sequen
         lowest = max(lowest, (sorted(config.scales)[-2] + 1) if len(config.scales) > 1 else lowest)
     floor = memory.network_load_bytes(inv.network) if config.backend == "numpy" else 0
 
-    def parts(width: int, history: int = config.lbfgs_history) -> dict[str, int]:
+    def leanest(width: int, history: int = config.lbfgs_history) -> tuple[dict[str, int], int]:
+        """The leanest way to run at this width: its parts, and the budget it needs (a plan's with the margin)."""
         size = hw if width == hw[1] else width_hw(hw, width)
         styles = [scaled_style_hw(s, width, k) for s, k in zip(originals, scales)]
-        return memory.breakdown(size, styles, backend=config.backend, optimizer=config.optimizer,
-                                history_size=history, pooling=config.pooling)  # fmt: skip
+        settings = {"backend": config.backend, "optimizer": config.optimizer, "history_size": history,
+                    "pooling": config.pooling}  # fmt: skip
+        ways = [(memory.breakdown(size, styles, **settings), 1.0)]
+        ways += [(plans.breakdown(size, styles, p, **settings), plans.PLAN_MARGIN) for p in plans.candidates(size[0])]
+        parts, margin = min(ways, key=lambda way: sum(way[0].values()) / way[1])
+        return parts, max(floor, int(sum(parts.values()) / margin))
 
     def need(width: int, history: int = config.lbfgs_history) -> int:
-        return max(floor, sum(parts(width, history).values()))
+        return leanest(width, history)[1]
 
-    if need(hw[1]) <= available:
+    if need(hw[1]) <= budget:
         return
     styles = [scaled_style_hw(s, hw[1], k) for s, k in zip(originals, scales)]
-    raise ConfigError(_refusal(inv, hw, styles, parts(hw[1]), need, available, width_flag, lowest))
+    raise ConfigError(_refusal(inv, hw, styles, leanest(hw[1])[0], need, budget, width_flag, lowest))
 
 
 def _refusal(
@@ -232,34 +243,37 @@ def _refusal(
     style_hws: list[tuple[int, int]],
     parts: dict[str, int],
     need: Callable[..., int],
-    available: int,
+    budget: int,
     width_flag: str,
     lowest: int,
 ) -> str:
-    """The one line of a refusal: the estimate, its largest part, what is available, and what would fit."""
+    """The one line of a refusal: the leanest estimate, its largest part, the budget, and what would fit."""
     config, scales = inv.config, style_scales(inv)
     where = "host" if config.backend == "numpy" else "GPU"
     largest = max(("content", "styles", "optimizer"), key=lambda k: parts.get(k, 0))
-    what = {"content": f"the content's {hw[1]}x{hw[0]} forward and backward pass",
-            "styles": "the style targets", "optimizer": f"the {config.optimizer} state"}[largest]  # fmt: skip
+    arrays = f"the image-sized arrays (the image, its gradient, the {config.optimizer} state)"
+    what = {"content": f"the content's {hw[1]}x{hw[0]} forward and backward pass", "styles": "the style targets",
+            "optimizer": arrays}[largest]  # fmt: skip
     if largest == "styles":
         which = memory.largest_input(hw, style_hws, config.pooling)  # the style whose targets need the most
         what = f"the style targets of {inv.styles[max(which, 0)]} at scale {scales[max(which, 0)]:g}"
     elif largest == "optimizer" and config.optimizer == "lbfgs":
         what = f"the L-BFGS history ({config.lbfgs_history} pairs of image-sized vectors)"
-    best = memory.largest_fitting_width(lambda width: need(width) <= available, hw[1] - 1)
+    best = memory.largest_fitting_width(lambda width: need(width) <= budget, hw[1] - 1)
     advice = [f"the largest {width_flag} that fits is {best}"] if best is not None and best >= lowest else []
     enlarged = [k for k, s in enumerate(scales) if s > 1]
     if enlarged:
         k = max(enlarged, key=lambda k: scales[k])
         advice.append(f"a smaller --style-scales for {inv.styles[k]} (now {scales[k]:g})")
     if config.optimizer == "lbfgs" and config.lbfgs_history > 1:
-        history = memory.largest_fitting_width(lambda h: need(hw[1], h) <= available, config.lbfgs_history - 1)
+        history = memory.largest_fitting_width(lambda h: need(hw[1], h) <= budget, config.lbfgs_history - 1)
         if history is not None:
             advice.append(f"--lbfgs-history {history} (now {config.lbfgs_history})")
+    said = "given by --memory-limit" if config.memory_limit else "available"
     return (
-        f"a {hw[1]}x{hw[0]} run needs about {memory.format_bytes(need(hw[1]))} of {where} memory, most of it "
-        f"{what}, and {memory.format_bytes(available)} is available; "
+        f"a {hw[1]}x{hw[0]} run needs about {memory.format_bytes(sum(parts.values()))} of {where} memory even with "
+        f"its leanest plan, most of it {what}, and {memory.format_bytes(budget)} is {said} (a plan may use "
+        f"{plans.PLAN_MARGIN:.0%} of it); "
         + ("; or ".join(advice) if advice else f"no {width_flag} the network takes fits")
     )
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -54,6 +55,22 @@ def seed_value(text: str) -> int:
     return value
 
 
+UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
+         "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}  # fmt: skip
+
+
+def byte_size(text: str) -> int:
+    """argparse type: a size in bytes, as 8GB, 512MB, 1.5G or 8000000000 (a unit is a power of 1024, as free -h)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match[2].upper() if match else ""
+    if not match or unit not in UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 8GB, 500MB or 2e9, got {text!r}")
+    value = float(match[1]) * UNITS[unit]
+    if not 1 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a size of at least 1 byte, got {text!r}")
+    return int(value)
+
+
 def nonempty(text: str) -> str:
     """argparse type: a path that is not empty (an empty one is no file, not the default)."""
     if text == "":
@@ -84,9 +101,11 @@ def setting(
     help: str,  # noqa: A002
     *names: str,
     default_text: str | None = None,
-    metavar: str | None = None,  # noqa: A002
+    metavar: str | None = None,
+    parse: Callable[[str], Any] | None = None,
 ) -> None:
-    """A flag for StyleConfig's ``field``: --field-name (and ``names``), with the field's type and default."""
+    """A flag for StyleConfig's ``field``: --field-name (and ``names``), with the field's type and default
+    (``parse``: how to read a value written otherwise, e.g. 8GB for a number of bytes)."""
     kind = str(_FIELDS[field].type).replace(" | None", "")
     options: dict[str, Any] = {"dest": field}
     many = kind.startswith("Sequence[")
@@ -94,7 +113,9 @@ def setting(
     if base == "bool":
         options["action"] = "store_true"
     else:
-        options["type"] = {"int": seed_value if field == "seed" else int, "float": finite_float, "str": str}[base]
+        options["type"] = (
+            parse or {"int": seed_value if field == "seed" else int, "float": finite_float, "str": str}[base]
+        )
         options["nargs"] = "+" if many else None
         options["choices"] = CHOICES.get(field)
     if base != "bool" and field not in CHOICES:
@@ -186,6 +207,9 @@ def _reports(p: argparse.ArgumentParser) -> None:
 def _machine(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the machine")
     setting(g, "backend", "CPU (numpy) or CUDA GPU (cupy)")
+    setting(g, "memory_limit", "the memory the run may use: the whole graph when it fits, else the cheapest plan "
+            "that does (the first layers in strips); e.g. 8GB, 500MB", metavar="SIZE", parse=byte_size,
+            default_text="what the machine has available (the GPU's free memory with --backend cupy)")  # fmt: skip
     g.add_argument("--tf32", action="store_true", help="with --backend cupy: TF32 matrix multiplies (~1e-3 error)")
 
 

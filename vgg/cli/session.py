@@ -4,6 +4,7 @@ run uses, the network loaded, the loop run with its listeners, the images writte
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -71,8 +72,9 @@ def make_run(inv: Invocation, resume: dict[str, np.ndarray] | None) -> Run:
     if inv.config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = load(inv)
+    config = dataclasses.replace(inv.config, memory_limit=checks.memory_budget(inv))  # the planner's budget
     try:
-        return Run(net, content, styles, initial, inv.config, resume=resume, style_layers=inv.log is not None)
+        return Run(net, content, styles, initial, config, resume=resume, style_layers=inv.log is not None)
     except StateError as exc:  # the run names the field; the file is this invocation's to name
         raise StateError(f"{inv.resume.path}: {exc}") from None
 

@@ -68,15 +68,20 @@ class VGG19:
         """
         return VGG19(self.params, self.mean_pixel, pooling or self.pooling, backend or self.backend, self.dtype)
 
-    def forward(self, image: mg.Tensor, wanted: Iterable[str]) -> dict[str, mg.Tensor]:
-        """The outputs of the ``wanted`` layers for a preprocessed NHWC image; stops at the deepest."""
+    def forward(self, image: mg.Tensor, wanted: Iterable[str], after: str | None = None) -> dict[str, mg.Tensor]:
+        """The outputs of the ``wanted`` layers for a preprocessed NHWC image; stops at the deepest. With ``after``,
+        ``image`` is that layer's output (a plan's split, vgg.net.tiles) and the layers after it run."""
         wanted = set(wanted)
         unknown = sorted(wanted.difference(VGG19_LAYERS))
         if unknown:
             raise ValueError(f"VGG19: unknown layers {unknown}; the layers are {', '.join(VGG19_LAYERS)}")
+        first = 0 if after is None else VGG19_LAYERS.index(after) + 1
+        early = sorted(n for n in wanted if VGG19_LAYERS.index(n) < first)
+        if early:
+            raise ValueError(f"VGG19: {early} come before {after}, where this forward pass starts")
         deepest = max((VGG19_LAYERS.index(n) for n in wanted), default=-1)
         outputs, x = {}, image
-        for name in VGG19_LAYERS[: deepest + 1]:
+        for name in VGG19_LAYERS[first : deepest + 1]:
             x = self._layer(name, x)
             if name in wanted:
                 outputs[name] = x

@@ -64,6 +64,7 @@ class StyleConfig:
     seed: int | None = None
     backend: str = "numpy"
     readback_every: int | None = None  # None: READBACK_EVERY[backend]
+    memory_limit: int | None = None  # bytes the planner may use per scale (vgg.style.plans); None: the plain graph
 
     def validate(self, n_styles: int) -> None:
         """ConfigError (one line) for a setting of the wrong type, out of range, degenerate in float32, or not
@@ -228,6 +229,7 @@ def _feature_problems(c: StyleConfig, n_styles: int) -> list[str]:
             f"line_search must be one of {', '.join(LINE_SEARCHES)}, not {c.line_search!r}",
         ),
         (c.readback_every is None or c.readback_every > 0, f"readback_every must be positive, got {c.readback_every}"),
+        (c.memory_limit is None or c.memory_limit > 0, f"memory_limit must be positive bytes, got {c.memory_limit}"),
     ]
     return [message for ok, message in checks if not ok] + _scale_problems(c, n_styles)
 

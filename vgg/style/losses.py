@@ -136,10 +136,16 @@ class Objective:
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.blend = list(style_blend_weights)
         self.extra = dict(extra or {})
-        with mg.no_grad():
-            self.content_targets = net.forward(as_input(net, content), self.content_weights)
-            self.style_targets = list(style_targets or [style_grams(net, style) for style in styles])
+        self.content_targets, self.style_targets = self._targets(content, styles, style_targets)
         self.wanted = list(self.content_weights) + list(STYLE_LAYERS)
+
+    def _targets(
+        self, content: np.ndarray, styles: Sequence[np.ndarray], style_targets: Sequence[Mapping] | None
+    ) -> tuple[dict[str, mg.Tensor], list[Mapping[str, mg.Tensor]]]:
+        """The content layers' outputs for the content image, and each style's Gram matrices."""
+        with mg.no_grad():
+            content_targets = self.net.forward(as_input(self.net, content), self.content_weights)
+        return content_targets, list(style_targets or [style_grams(self.net, style) for style in styles])
 
     @classmethod
     def from_config(
@@ -164,7 +170,7 @@ class Objective:
     def __call__(self, image: mg.Tensor) -> Losses:
         features = self.net.forward(image, self.wanted)
         content = self.content_loss(features)
-        style, per_layer = self._style_losses(features)
+        style, per_layer = self.style_losses({name: normalized_gram(features[name]) for name in STYLE_LAYERS})
         tv = tv_loss(image, self.tv_weight)
         total = content + style + tv
         extra = {name: term(image) for name, term in self.extra.items()}
@@ -172,16 +178,21 @@ class Objective:
             total = total + term
         return Losses(content, style, tv, total, per_layer, extra or None)
 
-    def content_loss(self, features: dict[str, mg.Tensor]) -> mg.Tensor:
+    def content_loss(self, features: Mapping[str, mg.Tensor]) -> mg.Tensor:
+        """The content loss of the content layers' outputs (or of a layer's loss already computed, as a Tensor
+        under the name of the layer in ``features``, see vgg.style.planned)."""
         terms = [
-            w * self.content_weight * mean_square(features[name], self.content_targets[name])
+            w * self.content_weight * self.content_term(name, features[name])
             for name, w in self.content_weights.items()
         ]
         return _sum(terms)
 
-    def _style_losses(self, features: dict[str, mg.Tensor]) -> tuple[mg.Tensor, dict[str, mg.Tensor]]:
-        """The style loss in the original's order, and each layer's share of it (summed over styles)."""
-        grams = {name: normalized_gram(features[name]) for name in STYLE_LAYERS}
+    def content_term(self, name: str, features: mg.Tensor) -> mg.Tensor:
+        return mean_square(features, self.content_targets[name])
+
+    def style_losses(self, grams: Mapping[str, mg.Tensor]) -> tuple[mg.Tensor, dict[str, mg.Tensor]]:
+        """The style loss of the style layers' normalised Gram matrices in the original's order, and each
+        layer's share of it (summed over the styles)."""
         total, per_layer = None, {}
         for blend, targets in zip(self.blend, self.style_targets):
             terms = [self.layer_weights[n] * 2 * mg.l2_loss(grams[n] - targets[n]) / targets[n].size for n in grams]

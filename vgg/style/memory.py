@@ -58,8 +58,13 @@ def _forward_work(name: str, h: int, w: int, c_in: int, c_out: int) -> int:
     return h * w * c_out  # a pool's output (even sides: no padded copy)
 
 
-def _graph_peak(shapes: list[tuple], pooling: str, with_grad: bool) -> int:
+def graph_peak(shapes: list[tuple], pooling: str, with_grad: bool) -> int:
     """Peak elements of one forward (and, ``with_grad``, its backward) through the layers."""
+    return max(graph_phases(shapes, pooling, with_grad))
+
+
+def graph_phases(shapes: list[tuple], pooling: str, with_grad: bool) -> tuple[int, int]:
+    """(the forward's peak, the backward's peak; 0 without a graph) in elements, through the layers."""
     kept, peak, saved = 0, 0, []
     for name, h, w, c_in, c_out in shapes:
         peak = max(peak, kept + _forward_work(name, h, w, c_in, c_out))
@@ -70,10 +75,10 @@ def _graph_peak(shapes: list[tuple], pooling: str, with_grad: bool) -> int:
         elif layer_kind(name) != "conv":
             kept = h * w * c_out  # no graph: only the latest output stays (a conv's until its relu)
     if not with_grad:
-        return peak
+        return peak, 0
     content = next((s for s in shapes if s[0] == CONTENT_LAYERS[0]), None)
     kept += 0 if content is None else 2 * content[1] * content[2] * content[4]  # relu4_2 - target, its square
-    return max(peak, kept, _backward_peak(shapes, saved, kept))
+    return max(peak, kept), _backward_peak(shapes, saved, kept)
 
 
 def _backward_peak(shapes: list[tuple], saved: list[int], kept: int) -> int:
@@ -89,13 +94,13 @@ def _backward_peak(shapes: list[tuple], saved: list[int], kept: int) -> int:
         elif kind == "relu":
             work = 3 * h * w * c_out
         else:
-            work = h * w * c_out + 4 * 4 * h * w * c_out  # gy, then the input-sized gradient and masks
+            work = 7 * h * w * c_out  # gy, the padded input-sized gradient (4x), a tap's mask and the cells taken
         peak = max(peak, kept + waiting + work)
         kept -= held
     return peak
 
 
-def _deepest() -> str:
+def deepest() -> str:
     wanted = (*STYLE_LAYERS, CONTENT_LAYERS[0])
     return max(wanted, key=VGG19_LAYERS.index)
 
@@ -114,9 +119,9 @@ def breakdown(
     larger, "styles": the style targets' forward), "optimizer" (its state and the image-sized temporaries),
     "weights", "process" (the interpreter and libraries; 0 on a GPU). Their sum is estimate_peak_bytes."""
     itemsize = np.dtype(dtype).itemsize
-    deepest = _deepest()
-    run = _graph_peak(layer_shapes(content_hw, deepest), pooling, with_grad=True)
-    targets = max((_graph_peak(layer_shapes(hw, deepest), pooling, False) for hw in style_hws), default=0)
+    last = deepest()
+    run = graph_peak(layer_shapes(content_hw, last), pooling, with_grad=True)
+    targets = max((graph_peak(layer_shapes(hw, last), pooling, False) for hw in style_hws), default=0)
     image = content_hw[0] * content_hw[1] * 3
     vectors = 2 if optimizer == "adam" else 2 * history_size + LBFGS_EXTRA_VECTORS
     graph = ("content", run) if run >= targets else ("styles", targets)
@@ -190,14 +195,14 @@ def smallest_side() -> int:
     must keep at least one pixel (SAME pooling never goes below one), and the total-variation loss
     needs two pixels in each direction to have a difference at all."""
     side = 1
-    while any(h < 1 for _, h, _, _, _ in layer_shapes((side, side), _deepest())):
+    while any(h < 1 for _, h, _, _, _ in layer_shapes((side, side), deepest())):
         side += 1
     return max(side, 2)
 
 
 def largest_input(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], pooling: str = "max") -> int:
     """Which image needs the most memory: -1 for the content (its graph), i for style i (its targets)."""
-    deepest = _deepest()
-    needs = [_graph_peak(layer_shapes(content_hw, deepest), pooling, with_grad=True)]
-    needs += [_graph_peak(layer_shapes(hw, deepest), pooling, with_grad=False) for hw in style_hws]
+    last = deepest()
+    needs = [graph_peak(layer_shapes(content_hw, last), pooling, with_grad=True)]
+    needs += [graph_peak(layer_shapes(hw, last), pooling, with_grad=False) for hw in style_hws]
     return int(np.argmax(needs)) - 1

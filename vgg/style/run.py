@@ -21,14 +21,16 @@ from minigrad.backend import to_numpy
 from ..errors import ConfigError, StateError
 from ..net.load import load_network
 from ..net.model import VGG19
-from . import pixels, scales
+from ..net.tiles import Plan
+from . import pixels, plans, scales
 from .config import NOISE_STD, StyleConfig, make_config
 from .loop import Checkpoint, Event, Stage, Tracker, drive
 from .losses import Objective, style_grams
+from .planned import PlannedObjective, planned_style_grams
 from .schedule import Schedule
 
 # Settings a resumed run may change: they say what is reported, not what is computed
-MAY_DIFFER_ON_RESUME = ("seed", "print_iterations", "readback_every")
+MAY_DIFFER_ON_RESUME = ("seed", "print_iterations", "readback_every", "memory_limit")
 
 
 def initial_image(
@@ -84,6 +86,7 @@ def make_objective(
     config: StyleConfig,
     target_cache: TargetCache | None = None,
     extra: Mapping[str, Any] | None = None,
+    plan: Plan | None = None,
 ) -> Objective:
     """The loss of the config's settings, with targets from RGB 0..255 content and style images; the style
     targets taken from (and added to) ``target_cache`` when one is given; ``extra``: terms added to the total."""
@@ -92,12 +95,24 @@ def make_objective(
         key = (k, *style.shape[:2])
         grams = None if target_cache is None else target_cache.get(key)
         if grams is None:
-            grams = style_grams(net, pixels.preprocess(style, net.mean_pixel, net.dtype)[None])
+            pre = pixels.preprocess(style, net.mean_pixel, net.dtype)[None]
+            grams = style_grams(net, pre) if plan is None else planned_style_grams(net, pre, plan)
             if target_cache is not None:
                 target_cache[key] = grams
         targets.append(grams)
     pre = pixels.preprocess(content, net.mean_pixel, net.dtype)[None]
-    return Objective.from_config(net, pre, [], config, style_targets=targets, extra=extra)
+    if plan is None:
+        return Objective.from_config(net, pre, [], config, style_targets=targets, extra=extra)
+    return PlannedObjective.from_config(net, pre, [], config, style_targets=targets, extra=extra, plan=plan)
+
+
+def choose_plan(config: StyleConfig, net: VGG19, content: np.ndarray, styles: Sequence[np.ndarray]) -> Plan | None:
+    """The plan a scale of these images is evaluated by within config.memory_limit (None: the plain graph)."""
+    if config.memory_limit is None:
+        return None
+    settings = {"backend": config.backend, "optimizer": config.optimizer, "history_size": config.lbfgs_history,
+                "pooling": config.pooling, "dtype": net.dtype}  # fmt: skip
+    return plans.choose(content.shape[:2], [s.shape[:2] for s in styles], config.memory_limit, **settings)
 
 
 def check_image(name: str, image: Any) -> np.ndarray:
@@ -129,9 +144,11 @@ class Run:
         style_layers: bool = False,
         target_cache: TargetCache | None = None,
         extra: Mapping[str, Any] | None = None,
+        plan: Plan | None = None,
         **settings: Any,
     ) -> None:
-        self.target_cache, self.extra = target_cache, extra
+        self.target_cache, self.extra, self.forced_plan = target_cache, extra, plan
+        self.plans: dict[int, Plan | None] = {}  # the plan each scale was evaluated by, once it started
         self.config = make_config(config, settings)
         self.config.validate(len(styles))
         content, styles = check_image("content", content), [check_image(f"style {k}", s) for k, s in enumerate(styles)]
@@ -152,7 +169,9 @@ class Run:
 
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
         content, styles = scales.stage_images(self.config, index, self.content, self.styles)
-        objective = make_objective(self.net, content, styles, self.config, self.target_cache, self.extra)
+        plan = self.forced_plan or choose_plan(self.config, self.net, content, styles)
+        self.plans[index] = plan
+        objective = make_objective(self.net, content, styles, self.config, self.target_cache, self.extra, plan)
         image = mg.Tensor(self.net.xp.asarray(x0), requires_grad=True)
         first, end = self.bounds[index]
 
