@@ -124,10 +124,11 @@ def running_server() -> Iterator[http.server.ThreadingHTTPServer]:
 
 
 def isolate(monkeypatch, tmp_path) -> None:
-    """No proxy between us and 127.0.0.1; the cache directory in tmp_path; short timeouts."""
+    """No proxy between us and 127.0.0.1; the cache directory and Keras's in tmp_path; short timeouts."""
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(http_resume, "TIMEOUT", 2.0)
 
 
