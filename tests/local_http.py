@@ -3,6 +3,9 @@
 It serves Behaviour.data with Range support (206 and Content-Range, 416 past the end), or ignores Range,
 cuts responses after some bytes (closing the connection, or stalling with it open), lies about where a
 206 starts, or answers every request with an error status. `ranges` records what each request asked.
+Several files (the sources of python -m vgg.download) are several paths, each with its Behaviour
+(``server.paths``; any other path gets ``server.behaviour``); a host that fails is a path whose Behaviour
+has a `status`, or ``dead_url()``, where nothing listens. ``server.requests`` lists (path, Range) in order.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import contextlib
 import hashlib
 import http.server
 import re
+import socket
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -43,8 +48,10 @@ class Behaviour:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
-        how: Behaviour = self.server.behaviour
+        path = urllib.parse.urlsplit(self.path).path
+        how: Behaviour = self.server.paths.get(path, self.server.behaviour)
         how.ranges.append(self.headers.get("Range"))
+        self.server.requests.append((path, self.headers.get("Range")))
         if how.status is not None:
             self.send_error(how.status)
             return
@@ -98,6 +105,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def serving() -> Iterator[http.server.ThreadingHTTPServer]:
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.behaviour, httpd.released = Behaviour(), threading.Event()
+    httpd.paths, httpd.requests = {}, []
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
@@ -116,15 +124,30 @@ def running_server() -> Iterator[http.server.ThreadingHTTPServer]:
 
 
 def isolate(monkeypatch, tmp_path) -> None:
-    """No proxy between us and 127.0.0.1; the cache directory in tmp_path; short timeouts."""
+    """No proxy between us and 127.0.0.1; the cache directory and Keras's in tmp_path; short timeouts."""
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(http_resume, "TIMEOUT", 2.0)
 
 
-def url_of(server, scheme="http"):
-    return f"{scheme}://127.0.0.1:{server.server_address[1]}/imagenet-vgg-verydeep-19.mat"
+def url_of(server, scheme="http", path="/imagenet-vgg-verydeep-19.mat"):
+    return f"{scheme}://127.0.0.1:{server.server_address[1]}{path}"
+
+
+def serve(server, path: str, data: bytes) -> Behaviour:
+    """Serve ``data`` at ``path`` too; its Behaviour, to change what that path does."""
+    server.paths[path] = Behaviour(data=data)
+    return server.paths[path]
+
+
+def dead_url(path: str = "/file") -> str:
+    """A URL on 127.0.0.1 where nothing listens (a host that is down: connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
 
 
 def fetch(capsys, url, out, *extra):

@@ -8,7 +8,10 @@ gives the real files, so the later original's positional paths (docs/REFERENCE.m
 - new (MD5 106118b7...): top-level `layers`, `meta`;
   mean = data['meta']['normalization'][0][0][0][0][2][0][0] (a 1x1x3 averageImage, third field);
   kernels, bias = data['layers'][0][i][0][0][2][0] (`weights` is the third field).
-Kernels are stored as MatConvNet does, [width, height, in, out]; biases as a row (old) or a column (new).
+Kernels are stored as the seed reads them: the array the network gets (HWIO, ``random_weights``) with its
+two spatial axes swapped (MatConvNet's converter wrote [H, W, in, out]; the seed transposes it anyway:
+docs/REFERENCE.md section 1); biases as a row (old) or a column (new). The same weights in Keras's .h5 and
+Caffe's .caffemodel: tests/synthetic_keras.py and tests/synthetic_caffe.py.
 """
 
 from __future__ import annotations
@@ -47,13 +50,15 @@ def row(*values: float) -> np.ndarray:
     return np.array([values], dtype=np.float64)
 
 
-def random_weights(channels=SMALL_CHANNELS, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """He-initialised HWIO float32 kernels and flat biases for every layer with weights (conv and fc)."""
+def random_weights(
+    channels=SMALL_CHANNELS, seed: int = 0, fc: tuple[int, int] = (FC_CHANNELS, CLASSES)
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """He-initialised HWIO float32 kernels and flat biases for every layer with weights (conv and fc; ``fc`` is
+    fc6's and fc7's outputs and the classes: (4096, 1000) in the real network)."""
     rng = np.random.default_rng(seed)
     shapes = dict(conv_shapes(channels))
-    shapes.update(
-        fc6=(7, 7, channels[-1], FC_CHANNELS), fc7=(1, 1, FC_CHANNELS, FC_CHANNELS), fc8=(1, 1, FC_CHANNELS, CLASSES)
-    )
+    hidden, classes = fc
+    shapes.update(fc6=(7, 7, channels[-1], hidden), fc7=(1, 1, hidden, hidden), fc8=(1, 1, hidden, classes))
     weights = {}
     for name, shape in shapes.items():
         kernel = rng.standard_normal(shape) * np.sqrt(2.0 / (shape[0] * shape[1] * shape[2]))
@@ -69,11 +74,16 @@ def _pad(kernel: np.ndarray) -> np.ndarray:
     return row(1, 1, 1, 1) if kernel.shape[0] == 3 else row(0, 0, 0, 0)
 
 
+def mat_kernel(kernel: np.ndarray) -> np.ndarray:
+    """The .mat's array for the kernel the network gets: the seed transposes the .mat's first two axes."""
+    return np.transpose(kernel, (1, 0, 2, 3))
+
+
 def _old_layer(name: str, weights: dict) -> np.ndarray:
     kind = _kind(name)
     if kind == "conv":
         kernel, bias = weights[name]
-        wh = np.transpose(kernel, (1, 0, 2, 3))  # HWIO -> MatConvNet's [width, height, in, out]
+        wh = mat_kernel(kernel)
         return struct(weights=cell(wh, bias[None, :]), pad=_pad(kernel), type=kind, name=name, stride=row(1, 1))
     if kind == "pool":
         return struct(name=name, stride=row(2, 2), pad=row(0, 0, 0, 0), type=kind, method="max", pool=row(2, 2))
@@ -85,7 +95,7 @@ def _new_layer(name: str, weights: dict) -> np.ndarray:
     common = {"precious": row(0), "opts": cell()}
     if kind == "conv":
         kernel, bias = weights[name]
-        wh = np.transpose(kernel, (1, 0, 2, 3))
+        wh = mat_kernel(kernel)
         return struct(
             name=name,
             type=kind,
@@ -112,7 +122,12 @@ def _new_layer(name: str, weights: dict) -> np.ndarray:
     return struct(name=name, type=kind, weights=cell(), **common)
 
 
-def _average_image(layout: str, seed: int) -> np.ndarray:
+def _average_image(layout: str, seed: int, published_mean: bool = False) -> np.ndarray:
+    """The normalization's averageImage: about the published mean pixel, or (``published_mean``) exactly it, the
+    mean the Keras and Caffe readers give (those files hold none)."""
+    if published_mean:
+        shape = (1, 1, 3) if layout == "new" else (224, 224, 3)
+        return np.broadcast_to(MEAN_PIXEL, shape).astype(np.float32)
     rng = np.random.default_rng(seed + 1)
     if layout == "new":
         return (MEAN_PIXEL + rng.uniform(-2, 2, 3)).astype(np.float32).reshape(1, 1, 3)
@@ -125,14 +140,20 @@ def _classes() -> np.ndarray:
 
 
 def vgg19_mat_dict(
-    layout: str = "new", channels=SMALL_CHANNELS, seed: int = 0, nan_layer: str | None = None
+    layout: str = "new",
+    channels=SMALL_CHANNELS,
+    seed: int = 0,
+    nan_layer: str | None = None,
+    published_mean: bool = False,
+    weights: dict | None = None,
 ) -> tuple[dict, dict]:
-    """(variables for scipy.io.savemat, the HWIO weights written); ``nan_layer`` gets one NaN weight."""
-    weights = random_weights(channels, seed)
+    """(variables for scipy.io.savemat, the HWIO weights written); ``nan_layer`` gets one NaN weight; ``weights``
+    (random_weights') instead of drawing them."""
+    weights = random_weights(channels, seed) if weights is None else weights
     if nan_layer is not None:
         weights[nan_layer][0][0, 0, 0, 0] = np.nan
     names = VGG19_LAYERS + MATCONVNET_TAIL
-    average = _average_image(layout, seed)
+    average = _average_image(layout, seed, published_mean)
     if layout == "old":
         normalization = struct(
             averageImage=average,
@@ -153,12 +174,18 @@ def vgg19_mat_dict(
 
 
 def write_vgg19_mat(
-    path: str | os.PathLike, layout: str = "new", channels=SMALL_CHANNELS, seed: int = 0, nan_layer: str | None = None
+    path: str | os.PathLike,
+    layout: str = "new",
+    channels=SMALL_CHANNELS,
+    seed: int = 0,
+    nan_layer: str | None = None,
+    published_mean: bool = False,
+    weights: dict | None = None,
 ) -> dict[str, Any]:
     """Write the file; returns what a correct reader must find: HWIO conv params and the mean pixel."""
-    variables, weights = vgg19_mat_dict(layout, channels, seed, nan_layer)
+    variables, weights = vgg19_mat_dict(layout, channels, seed, nan_layer, published_mean, weights)
     scipy.io.savemat(os.fspath(path), variables)
-    average = _average_image(layout, seed)
+    average = _average_image(layout, seed, published_mean)
     return {
         "params": {name: weights[name] for name in CONV_LAYERS},
         "mean_pixel": np.mean(average, axis=(0, 1), dtype=np.float64),

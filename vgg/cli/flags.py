@@ -133,8 +133,9 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     g.add_argument("--initial", metavar="INITIAL", type=nonempty, help="initial image (default: Gaussian noise)")
     g.add_argument(
         "--network", metavar="VGG_PATH", type=nonempty,
-        help=f"VGG-19 weights (default {NETWORK}; a bare file name is looked for in the working directory, then "
-        "where python -m vgg.download puts it)",
+        help="VGG-19 weights: MatConvNet's .mat, Keras's .h5 or Oxford's .caffemodel (default: the first of their "
+        "file names found in the working directory, where python -m vgg.download puts it, ~/.keras/models or "
+        "./models; a bare file name is looked for in the same places)",
     )  # fmt: skip
     g.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input)")
 

@@ -26,9 +26,11 @@ import numpy as np
 from ..errors import ConfigError, NetworkFileError, StateError
 from ..files.patterns import checkpoint_name
 from ..files.state import load_state, state_name
-from ..net.discovery import cache_dir, find_network
+from ..net.discovery import describe_places, find_network
+from ..net.releases import DEFAULT_NAMES
 from ..style.config import StyleConfig, make_config
 from ..style.schedule import Schedule
+from .console import say
 from .flags import NETWORK, Parsed, setting_names
 
 # The kinds of file in the table: read; written whole (atomically) as an image or as text as the run goes;
@@ -172,17 +174,24 @@ def _config(values: Mapping[str, Any], n_styles: int) -> StyleConfig:
     return config
 
 
-def resolve_network(name: str) -> str:
-    """The network file a --network value names (a bare name: the working directory, then the cache)."""
-    found = find_network(name)
+def resolve_network(name: str, by_default: bool = False) -> str:
+    """The network file a --network value names (a bare name: looked for in vgg.net.discovery's places); with
+    ``by_default`` (no --network given) any known weight file found there, which a note names."""
+    found = find_network(None if by_default else name)
     if found is not None:
+        if by_default:
+            say("note", f"no --network given: using {os.path.abspath(found)}")
         return found
+    if by_default:
+        raise NetworkFileError(
+            f"no --network given, and none of {', '.join(DEFAULT_NAMES)} is in {describe_places()} "
+            f"(fetch one with: {COMMAND}; or pass --network PATH)"
+        )
     command = COMMAND if name == NETWORK else f"{COMMAND} --output {shlex.quote(name)}"
     if os.path.dirname(name):
         raise NetworkFileError(f"network {name} does not exist (fetch it with: {command})")
     raise NetworkFileError(
-        f"network {name} is neither in the working directory nor in {cache_dir()} "
-        f"(fetch it with: {command}; or pass --network PATH)"
+        f"network {name} is not in {describe_places()} (fetch it with: {command}; or pass --network PATH)"
     )
 
 
@@ -205,7 +214,7 @@ def build(parsed: Parsed) -> tuple[Invocation, dict[str, np.ndarray] | None]:
     invocation = Invocation(
         config=config,
         styles=tuple(values["styles"]),
-        network=resolve_network(values["network"]),
+        network=resolve_network(values["network"], by_default="network" not in given and values["network"] == NETWORK),
         resume=resumed,
         given=given,
         **{name: values[name] for name in fields},

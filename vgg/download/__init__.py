@@ -4,6 +4,6 @@
 its progress line vgg.download.progress.
 """
 
-from .command import default_target, download, main, verify
+from .command import default_target, download, download_first, main, verify
 
-__all__ = ["default_target", "download", "main", "verify"]
+__all__ = ["default_target", "download", "download_first", "main", "verify"]

@@ -2,9 +2,16 @@
 
 The old release keeps the normalization struct at the top level; the new one moves it into
 `meta`. Both hold a `layers` cell of structs with fields `name`, `type` and (for conv layers)
-`weights` = {kernels [W, H, in, out], bias}, in different field orders; reading fields by name
-lets one code path load both. scipy.io.loadmat returns a MATLAB struct as a (1, 1) structured
-array and a cell as an object array, each wrapped once more when nested.
+`weights` = {kernels, bias}, in different field orders; reading fields by name lets one code path
+load both. scipy.io.loadmat returns a MATLAB struct as a (1, 1) structured array and a cell as an
+object array, each wrapped once more when nested.
+
+The kernels are stored [height, width, in, out], RGB: MatConvNet's import-caffe.py made them from
+Caffe's (out, in, height, width) blobs by reversing every axis and then swapping the first two, and
+reversed conv1_1's input channels from BGR (docs/REFERENCE.md section 1). The seed nevertheless reads
+them as [width, height, in, out] (after vl_nnconv's doc string) and transposes them with (1, 0, 2, 3),
+which hands TensorFlow kernels whose spatial axes are swapped relative to Caffe's. That reading is kept
+on purpose, for parity with the seed and the TensorFlow tests; the Keras and Caffe readers reproduce it.
 """
 
 from __future__ import annotations
@@ -150,7 +157,8 @@ def _conv_params(layers: list[np.void]) -> dict[str, tuple[np.ndarray, np.ndarra
                 f"{name}: expected kernels of shape (3, 3, {c_in}, C) and C biases, "
                 f"got kernels {kernels.shape} and bias {bias.shape}"
             )
-        # MatConvNet stores [width, height, in, out]; TensorFlow's HWIO is [height, width, in, out]
-        params[name] = (np.transpose(kernels, (1, 0, 2, 3)).astype(np.float32), bias.reshape(-1).astype(np.float32))
+        # the seed's reading: its axes 0 and 1 swapped (the file holds [H, W, in, out]; module docstring)
+        kernel = np.ascontiguousarray(np.transpose(kernels, (1, 0, 2, 3)), dtype=np.float32)
+        params[name] = (kernel, bias.reshape(-1).astype(np.float32))
         c_in = kernels.shape[3]
     return params

@@ -1,7 +1,8 @@
 """What every network reader gives: VGG-19's conv weights in one layout, whatever the file's.
 
-Kernels are HWIO float32 arrays for RGB input in 0..255 minus the mean pixel (the seed's reading of the
-.mat, docs/REFERENCE.md section 1), biases flat float32, the mean pixel RGB.
+Kernels are HWIO float32 arrays for RGB input in 0..255 minus the mean pixel, as the seed reads them from
+the .mat (with the two spatial axes swapped relative to Caffe's: docs/REFERENCE.md section 1), whichever
+file they come from; biases flat float32, the mean pixel RGB.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import numpy as np
 
 from ..errors import NetworkFileError
 
+# What VGG-16 lacks of VGG-19's conv layers: a file with all the others is VGG-16, and named so.
+VGG16_ABSENT = ("conv3_4", "conv4_4", "conv5_4")
+VGG16_ONLY = "13 conv layers: no conv3_4, conv4_4 or conv5_4"
+
 
 @dataclass
 class NetworkWeights:
@@ -21,7 +26,7 @@ class NetworkWeights:
     params: dict[str, tuple[np.ndarray, np.ndarray]]
     mean_pixel: np.ndarray
     description: str  # 'MatConvNet .mat (new layout)', ...
-    format: str  # the reader's key: 'mat', ...
+    format: str  # the reader's key, the --source of its releases: 'mat', 'keras' or 'caffe'
 
 
 def check_finite(path: str | os.PathLike, params: dict, mean_pixel: np.ndarray, mean_name: str) -> None:
@@ -31,3 +36,8 @@ def check_finite(path: str | os.PathLike, params: dict, mean_pixel: np.ndarray, 
             raise NetworkFileError(f"{os.fspath(path)}: layer {name} has NaN or infinite weights (a damaged file)")
     if not np.isfinite(mean_pixel).all():
         raise NetworkFileError(f"{os.fspath(path)}: the mean pixel ({mean_name}) is NaN or infinite")
+
+
+def vgg16_missing(missing: list[str]) -> bool:
+    """Whether the conv layers missing from a file (VGG-19's names, in order) are exactly those VGG-16 lacks."""
+    return tuple(missing) == VGG16_ABSENT
