@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -67,9 +68,10 @@ def test_largest_fitting_width_is_a_bisection(upper, limit, expected):
     assert memory.largest_fitting_width(lambda w: w <= limit, upper) == expected
 
 
-def _measured_peak(size: int) -> int:
+@functools.lru_cache(maxsize=None)  # each (size, plan) is run once for the whole module
+def _measured_peak(size: int, plan: str = "plain") -> int:
     """Peak RSS of one step of the full-size random VGG-19 in a fresh process (benchmarks/memory_check.py)."""
-    cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", f"{size}x{size}", "--plans", "plain"]
+    cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", f"{size}x{size}", "--plans", plan]
     cmd += ["--iterations", "1"]
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak"]
@@ -83,3 +85,16 @@ def test_estimate_and_its_growth_are_within_15_percent_of_measured_peaks():
         assert abs(estimates[s] - peaks[s]) <= 0.15 * peaks[s], (s, estimates[s] / MB, peaks[s] / MB)
     growth, measured_growth = estimates[large] - estimates[small], peaks[large] - peaks[small]
     assert abs(growth - measured_growth) <= 0.15 * measured_growth, (growth / MB, measured_growth / MB)
+
+
+@pytest.mark.parametrize("plan", ["pool2:16", "pool3:8"])
+def test_a_plans_estimate_is_within_15_percent_of_its_measured_peak(plan):
+    from vgg.net.tiles import Plan
+    from vgg.style import plans
+
+    split, rows = plan.split(":")
+    size = 384
+    peak = _measured_peak(size, plan)
+    estimate = plans.peak_bytes((size, size), [(size, size)], Plan(split, int(rows)))
+    assert abs(estimate - peak) <= 0.15 * peak, (estimate / MB, peak / MB)
+    assert peak < 0.85 * _measured_peak(size)  # and it is leaner than the whole graph, measured alike

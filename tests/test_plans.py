@@ -220,3 +220,19 @@ def test_a_planned_cli_run_prints_the_same_first_losses_as_the_whole_graph(files
     assert code == 0, planned
     numbers = [[float(v) for v in re.findall(r"loss: (\S+)", err)] for err in (whole, planned)]
     assert len(numbers[0]) == 4 and numbers[1] == pytest.approx(numbers[0], rel=1e-5)
+
+
+def test_planned_equals_whole_on_each_backend(xp):
+    """The same code on cupy arrays (skipped without a CUDA device): strips, surrogates and the op's backward."""
+    backend = "numpy" if xp is np else "cupy"
+    net = random_vgg19(seed=0, channel_scale=1 / 8, backend=backend)
+    rng = np.random.default_rng(7)
+    content, x0, style = _image(rng, 29, 35), _image(rng, 29, 35), _image(rng, 31, 33)
+    plain = _losses_and_gradient(Objective(net, content, [style], [1.0]), xp.asarray(x0))
+    planned = _losses_and_gradient(
+        PlannedObjective(net, content, [style], [1.0], plan=tiles.Plan("pool2", 3)), xp.asarray(x0)
+    )
+    for name, value in plain[0].items():
+        assert planned[0][name] == pytest.approx(value, rel=2e-5), name
+    difference = float(xp.abs(planned[2] - plain[2]).max())
+    assert difference <= 2e-5 * float(xp.abs(plain[2]).max())

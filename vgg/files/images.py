@@ -106,7 +106,7 @@ def to_rgb_array(img: Image.Image, name: str = "image") -> np.ndarray:
     if img.mode in ("P", "PA"):
         img = img.convert("RGBA")
     try:
-        return np.asarray(img.convert("RGB"), dtype=np.float32)
+        return np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.float32)  # one copy, as floats
     except ValueError:
         raise ImageError(f"{name}: Pillow cannot convert its {img.mode} pixels to RGB") from None
 
@@ -180,7 +180,7 @@ def check_size(path: str | os.PathLike, size: tuple[int, int]) -> None:
 
 def save_image(path: str | os.PathLike, image: np.ndarray, overwrite: bool = True) -> None:
     """Save as 8-bit RGB in the format the extension names, placed atomically (save_pil_image)."""
-    save_pil_image(path, Image.fromarray(to_uint8(image)).convert("RGB"), overwrite)
+    save_pil_image(path, Image.fromarray(to_uint8(image)), overwrite)  # (H, W, 3) uint8: RGB, no converted copy
 
 
 def save_pil_image(path: str | os.PathLike, img: Image.Image, overwrite: bool = True) -> None:

@@ -25,9 +25,16 @@ def unprocess(image: np.ndarray, mean_pixel: np.ndarray, dtype: Any = np.float32
     return np.asarray(image, dtype=dtype) + np.asarray(mean_pixel, dtype=dtype)
 
 
+ROWS_AT_ONCE = 256  # to_uint8 clips this many rows at a time: no float copy of a whole print-size image
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Clip to 0..255 and truncate to 8 bits, as the original does (docs/REFERENCE.md section 3)."""
-    return np.clip(np.asarray(image), 0, 255).astype(np.uint8)
+    image = np.asarray(image)
+    out = np.empty(image.shape, np.uint8)
+    for start in range(0, max(len(image), 1), ROWS_AT_ONCE):
+        out[start : start + ROWS_AT_ONCE] = np.clip(image[start : start + ROWS_AT_ONCE], 0, 255)
+    return out
 
 
 MAX_SIDE = 2**31 - 1  # Pillow's sizes are C ints: a larger side is an OverflowError inside it
