@@ -68,7 +68,7 @@ def test_largest_fitting_width_is_a_bisection(upper, limit, expected):
     assert memory.largest_fitting_width(lambda w: w <= limit, upper) == expected
 
 
-@functools.lru_cache(maxsize=None)  # each (size, plan) is run once for the whole module
+@functools.cache  # each (size, plan) is run once for the whole module
 def _measured_peak(size: int, plan: str = "plain") -> int:
     """Peak RSS of one step of the full-size random VGG-19 in a fresh process (benchmarks/memory_check.py)."""
     cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", f"{size}x{size}", "--plans", plan]
