@@ -27,6 +27,14 @@ def checkpoint_name(pattern: str, iteration: int) -> str:
     return os.path.join(directory, base.format(iteration) if _FIELD.search(base) else base % iteration)
 
 
+def escape(base_pattern: str, text: str) -> str:
+    """``text`` written so that, put in the file-name pattern ``base_pattern``, it stays literal text: braces
+    doubled in a ``{}`` pattern, '%' doubled in a '%' one."""
+    if _FIELD.search(base_pattern):
+        return text.replace("{", "{{").replace("}", "}}")
+    return text.replace("%", "%%")
+
+
 def check_pattern(pattern: str) -> None:
     """ConfigError (no flag named: the caller adds it) unless the pattern writes every iteration as its
     own file, in one directory, with the iteration in decimal digits that read back (module docstring)."""
