@@ -78,7 +78,10 @@ def fill(template: str, name: str, pattern: bool = False) -> str:
     name the item's name is written so that it stays literal text ('%' and braces escaped)."""
     directory, base = os.path.split(template)
     if pattern and NAME in base:
-        base = base.replace(NAME, escape(base.replace(NAME, ""), name))
+        try:
+            base = base.replace(NAME, escape(base.replace(NAME, ""), name))
+        except ConfigError as exc:
+            raise ConfigError(f"--checkpoint-output {template}: the name {exc}") from None
         return os.path.join(directory.replace(NAME, name), base)
     return template.replace(NAME, name)
 

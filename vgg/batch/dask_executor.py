@@ -107,13 +107,15 @@ def _call(function: Callable[[Any, Any], Any], payload: Any, key: str, token: st
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
     """Dask's warnings (a worker restarted, a connection retried) are not shown: the batch says what matters."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    names = ["distributed", *(n for n in logging.root.manager.loggerDict if n.startswith("distributed."))]
+    levels = {name: logging.getLogger(name).level for name in names}  # Dask's config sets some children's own
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @contextlib.contextmanager
@@ -128,13 +130,15 @@ def _environment_kept() -> Iterator[None]:
 
 
 def _local_cluster(options: ExecutorOptions) -> LocalCluster:
-    """N worker processes on 127.0.0.1, one thread each, the machine's cores divided among their BLAS."""
+    """N worker processes on 127.0.0.1, one thread each, the machine's cores divided among their BLAS; no memory
+    limit of Dask's (each item checks its own estimate against the memory available); the scheduler's small web
+    server (Dask always starts one) on a free port of 127.0.0.1."""
     threads = options.threads or max(1, (os.cpu_count() or 1) // options.workers)
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **dict.fromkeys(THREAD_VARIABLES, threads)}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(
             n_workers=options.workers, processes=True, threads_per_worker=1, host="127.0.0.1",
-            dashboard_address=None, memory_limit=0, silence_logs=logging.CRITICAL,
+            dashboard_address="127.0.0.1:0", memory_limit=0, silence_logs=logging.CRITICAL,
         )  # fmt: skip
 
 

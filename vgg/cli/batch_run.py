@@ -137,6 +137,10 @@ def run(batch: Batch, on_progress: OnProgress | None = None) -> Summary:
                   "(--overwrite redoes them)")  # fmt: skip
     tracker, token = BatchTracker(len(batch.items), len(skipped)), uuid.uuid4().hex
     client = _Client(batch, token, view, tracker, _open_log(batch, todo, len(skipped)), on_progress)
+    for outcome in skipped:
+        if client.log is not None:
+            inv = client.items[outcome.name].invocation
+            client._log(outcome, content=inv.content, output=inv.output)
     client.emit(tracker.record(START))
     tasks = [Task(i.name, item.run_item, item.ItemJob(i.name, i.invocation, token)) for i in todo]
     try:
