@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 from batch_inputs import batch_argv, read, write_album
@@ -151,7 +152,10 @@ def test_the_executor_on_dask_and_a_scheduler_without_workers(cluster):
     empty = distributed.LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0")
     try:
         options = ExecutorOptions(cluster=empty.scheduler_address, lost_after=1)
+        start = time.monotonic()
         finished = run_tasks(tasks, options, events.append)
+        waited = time.monotonic() - start
     finally:
         empty.close()
     assert finished.ended == {} and finished.lost.endswith("has had no worker for 1 s")
+    assert waited < 10  # it gave up after lost_after (and a look at the workers every 2 s), not at some other time
