@@ -13,8 +13,9 @@ Writes a full-size VGG-19 .mat of random weights (the real layer shapes: the sam
   network once saves over the loop;
 - one serial batch (the network once, the targets once per size): what the shared targets save on top;
 - ``--workers 2`` (two local Dask worker processes, the cores divided between their BLAS);
-- the same two batches again when every output is there (all skipped): the start-up and shutdown of each, the
-  local cluster's included.
+
+and, from the batch logs (each item's worker and seconds), the time of each batch outside its items: the
+command's whole time less the busiest worker's items (imports, checks, the local cluster's start and stop).
 
 It also times, in this process, reading the network file and computing the style targets once at SIZE, the
 parts the batch makes once instead of once per photo, and reads each item's seconds from the batch logs.
@@ -78,12 +79,16 @@ def timed(argv: list[str], code: str | None = None) -> float:
     return seconds
 
 
-def item_seconds(log: str) -> list[float]:
-    """Each item's own seconds (where it ran) from the last batch in a batch log."""
+def item_seconds(log: str) -> dict[str, list[float]]:
+    """Each item's own seconds, by the worker it ran on, from the last batch in a batch log."""
     with open(log, encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     last = max(i for i, r in enumerate(records) if r["event"] == "batch start")
-    return [r["seconds"] for r in records[last:] if r["event"] == "item" and r["status"] == "done"]
+    by_worker: dict[str, list[float]] = {}
+    for r in records[last:]:
+        if r["event"] == "item" and r["status"] == "done":
+            by_worker.setdefault(r["worker"], []).append(r["seconds"])
+    return by_worker
 
 
 def in_process_parts(paths: dict[str, str], size: int, repeats: int) -> dict[str, float]:
@@ -121,10 +126,11 @@ def measure(paths: dict[str, str], folder: str, args: argparse.Namespace) -> dic
             os.makedirs(target)
             log = os.path.join(folder, f"{way}{r}.jsonl")
             argv = command(paths, [paths["album"]], target, args.iterations, "--log", log, *extra)
-            out.setdefault(way, []).append(timed(argv, code))
-            out.setdefault(f"{way}_items", []).extend(item_seconds(log))
-            if way != "unshared":
-                out.setdefault(f"{way}_skipped", []).append(timed(argv))  # every output there: start-up alone
+            seconds = timed(argv, code)
+            by_worker = item_seconds(log)
+            out.setdefault(way, []).append(seconds)
+            out.setdefault(f"{way}_items", []).extend(s for items in by_worker.values() for s in items)
+            out.setdefault(f"{way}_outside", []).append(seconds - max(sum(items) for items in by_worker.values()))
     return out
 
 
@@ -147,8 +153,8 @@ def report(times: dict[str, list[float]], parts: dict[str, float], args: argpars
         "", table, "",
         f"each item's own seconds (median): serial {statistics.median(times['serial_items']):.2f}, "
         f"on a worker {statistics.median(times['workers2_items']):.2f}",
-        f"start-up and shutdown when every output is there: serial batch {med['serial_skipped']:.2f} s, "
-        f"--workers 2 {med['workers2_skipped']:.2f} s",
+        f"outside the items (imports, checks, start and stop): serial batch {med['serial_outside']:.2f} s, "
+        f"--workers 2 {med['workers2_outside']:.2f} s",
         f"in this process: reading the network file {parts['network_load']:.2f} s, one style's targets at "
         f"{args.size}x{args.size} {parts['style_targets']:.3f} s",
         f"what the batch saves over the loop: {med['loop'] - serial:.2f} s ({(med['loop'] - serial) / n:.2f} s a "

@@ -200,6 +200,8 @@ def run_serial(tasks: Sequence[Task], on_event: Callable[[TaskEvent], None], sto
 def run_tasks(tasks: Sequence[Task], options: ExecutorOptions, on_event: Callable[[TaskEvent], None]) -> Finished:
     """Run ``tasks`` where ``options`` say (see the module docstring)."""
     check_options(options)
+    if not tasks:  # nothing to run: no cluster is started for it
+        return Finished()
     stop = Stop()
     with stop_on_signals(stop):
         if not options.distributed:

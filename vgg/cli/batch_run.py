@@ -67,11 +67,13 @@ class _Client:
             else:
                 outcome = self._left(self.items[name], ITEM_FAILED, event.error, event.worker, event.seconds)
             self.outcomes[name] = outcome
-            if self.log is not None:
-                self._log(outcome, content=inv.content, output=inv.output)
+            self.log_outcome(outcome, content=inv.content, output=inv.output)
             self.emit(self.tracker.ended(name, outcome.status, outcome.reason or outcome.worker))
 
-    def _log(self, outcome: ItemOutcome, **extra: Any) -> None:
+    def log_outcome(self, outcome: ItemOutcome, **extra: Any) -> None:
+        """The item's line in the batch log, if there is one (a log that fails is reported once, then left out)."""
+        if self.log is None:
+            return
         try:
             self.log.item(outcome, **extra)
         except OSError as exc:
@@ -138,9 +140,8 @@ def run(batch: Batch, on_progress: OnProgress | None = None) -> Summary:
     tracker, token = BatchTracker(len(batch.items), len(skipped)), uuid.uuid4().hex
     client = _Client(batch, token, view, tracker, _open_log(batch, todo, len(skipped)), on_progress)
     for outcome in skipped:
-        if client.log is not None:
-            inv = client.items[outcome.name].invocation
-            client._log(outcome, content=inv.content, output=inv.output)
+        inv = client.items[outcome.name].invocation
+        client.log_outcome(outcome, content=inv.content, output=inv.output)
     client.emit(tracker.record(START))
     tasks = [Task(i.name, item.run_item, item.ItemJob(i.name, i.invocation, token)) for i in todo]
     try:

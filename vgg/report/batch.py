@@ -9,6 +9,7 @@ an item (not at every iteration); with never, or auto off a terminal, there is n
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -67,6 +68,7 @@ class BatchView:
             return
         text = status_text(progress)
         if self.tty:
+            text = text[: max(20, shutil.get_terminal_size().columns - 1)]  # a wrapped line is not redrawn in place
             self.status = text
             self._write(f"\r{text}\x1b[K")
         elif progress.what not in (PROGRESS, END):
