@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import ConfigError
+from ..sighandlers import installed
 
 STARTED, PROGRESS, RESTARTED, FINISHED, FAILED = "started", "progress", "restarted", "finished", "failed"
 STOPPING = "stopping"  # once, when the run has seen a stop (no key)
@@ -148,16 +149,9 @@ def stop_on_signals(stop: Stop) -> Iterator[None]:
         else:
             signal.raise_signal(signum)
 
-    try:
-        previous.update({s: signal.signal(s, handler) for s in STOPPING_SIGNALS})
-    except ValueError:  # not the main thread
+    with installed(dict.fromkeys(STOPPING_SIGNALS, handler)) as before:
+        previous.update(before or {})
         yield
-        return
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 class _LocalContext:
