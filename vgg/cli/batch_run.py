@@ -148,6 +148,7 @@ def run(batch: Batch, on_progress: OnProgress | None = None) -> Summary:
         finished = run_tasks(tasks, batch.options, client.on_event)
     finally:
         view.close()
+        item.forget()  # a Python session that ran a serial batch does not keep 500 MB of network
     outcomes = {o.name: o for o in skipped} | client.outcomes
     ordered = tuple(outcomes.get(i.name, ItemOutcome(i.name, NOT_RUN)) for i in batch.items)
     summary = Summary(ordered, finished.stopped, finished.lost)

@@ -107,6 +107,12 @@ def cached_targets(inv: Invocation) -> TargetCache:
     return _TARGETS.setdefault(key, {})
 
 
+def forget() -> None:
+    """Drop this process's network and style targets (a serial batch is over; a worker keeps them)."""
+    _NETWORKS.clear()
+    _TARGETS.clear()
+
+
 def _image(image: Any) -> np.ndarray | None:
     return None if image is None else to_uint8(image)
 
