@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from minigrad.backend import BackendError
-from vgg.cli import checks, flags, invocation, session, signals
+from vgg.cli import batch, batch_run, checks, flags, invocation, session, signals
 from vgg.cli.console import error, guarded_streams, say
 from vgg.errors import StyleError
 
@@ -21,6 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with guarded_streams(), signals.ending_signals_raise():
         try:
             parsed = flags.parse(argv)
+            if batch.is_batch(parsed.values):  # several contents, a folder, --workers or --cluster
+                return batch_run.main(parsed)
             record, resume = invocation.build(parsed)
             checks.check_all(record)
             return session.run(record, resume)

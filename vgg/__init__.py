@@ -5,8 +5,14 @@ disk), vgg.report (what listens to the loop), vgg.download (python -m vgg.downlo
 line). The names below are the Python API the README documents.
 """
 
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from minigrad import __version__
 
+from .batch.progress import BatchProgress
+from .batch.summary import Summary
 from .errors import (
     ConfigError,
     ImageError,
@@ -27,6 +33,22 @@ from .style.run import Run
 from .stylize import stylize
 
 load_vgg19 = load_network  # the name the README used before there were several weight formats
+
+
+def stylize_batch(
+    contents: Sequence[str | os.PathLike],
+    styles: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    on_progress: Callable[[BatchProgress], None] | None = None,
+    **options: Any,
+) -> Summary:
+    """Several contents, one style transfer each, as the command line's batch does (README, "Many images");
+    vgg.cli.batch_run.stylize_batch, imported at the call so that ``import vgg`` loads no command line."""
+    from .cli.batch_run import stylize_batch as run
+
+    return run(contents, styles, output, on_progress=on_progress, **options)
+
 
 __all__ = [
     "CONTENT_LAYERS",
@@ -53,4 +75,5 @@ __all__ = [
     "save_image",
     "scale_style",
     "stylize",
+    "stylize_batch",
 ]

@@ -13,10 +13,11 @@ import dataclasses
 import math
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from ..errors import ConfigError
 from ..report.terminal import MODES
 from ..style.config import CHOICES, LEARNING_RATES, StyleConfig
 from .console import PROG
@@ -29,7 +30,8 @@ _SETTING_DEFAULTS = StyleConfig()
 OWN_DEFAULTS: dict[str, Any] = {
     "content": None, "styles": None, "output": None, "initial": None, "network": NETWORK, "overwrite": False,
     "width": None, "checkpoint_output": None, "resume": None, "keep_states": 1, "progress": "auto",
-    "progress_write": None, "progress_plot": None, "log": None, "dry_run": False, "tf32": False,
+    "progress_write": None, "progress_plot": None, "log": None, "dry_run": False, "tf32": False, "workers": None,
+    "cluster": None,
 }  # fmt: skip
 
 
@@ -127,7 +129,10 @@ def setting(
 
 def _inputs(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs and outputs")
-    g.add_argument("--content", metavar="CONTENT", type=nonempty, help="content image (required unless --resume)")
+    g.add_argument(
+        "--content", nargs="+", metavar="CONTENT", type=nonempty,
+        help="content image (required unless --resume); several files or folders make a batch (see --workers)",
+    )  # fmt: skip
     g.add_argument("--styles", nargs="+", metavar="STYLE", type=nonempty, help="one or more style images")
     g.add_argument("--output", metavar="OUTPUT", type=nonempty, help="output image; its extension names the format")
     g.add_argument("--initial", metavar="INITIAL", type=nonempty, help="initial image (default: Gaussian noise)")
@@ -214,7 +219,21 @@ def _machine(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tf32", action="store_true", help="with --backend cupy: TF32 matrix multiplies (~1e-3 error)")
 
 
-SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _machine)
+def _batch(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "many images",
+        "Several --content files, or folders (their images, sorted), make a batch: --output is a folder or has "
+        "{name} (a content's file name without its extension) in it, and so do --checkpoint-output, "
+        "--progress-write and --progress-plot; --log with {name} is each item's log, without it the batch's. "
+        "An item whose output is there already is skipped (--overwrite redoes it).",
+    )
+    g.add_argument("--workers", type=int, metavar="N", help="run the items on N worker processes of this machine "
+                   "(Dask; pip install -e '.[cluster]')")  # fmt: skip
+    g.add_argument("--cluster", metavar="ADDRESS", type=nonempty, help="run the items on the running Dask "
+                   "scheduler at ADDRESS, e.g. tcp://host:8786")  # fmt: skip
+
+
+SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _machine, _batch)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,6 +269,17 @@ def parse(argv: Sequence[str] | None = None) -> Parsed:
     settings = {name: getattr(_SETTING_DEFAULTS, name) for name in _FIELDS if name in flags}
     values = {**OWN_DEFAULTS, **settings, **typed}
     return Parsed(values, {dest: _as_typed(parser, argv, dest, flags[dest]) for dest in typed})
+
+
+def from_options(options: Mapping[str, Any]) -> Parsed:
+    """The Python API's keyword arguments as parsed flags: each a flag's name with _ for - (ConfigError for a name
+    that is none), the defaults filled in, as ``parse`` does."""
+    names = {a.dest: a.option_strings[0] for a in build_parser()._actions if a.option_strings and a.dest != "help"}
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        raise ConfigError(f"{unknown[0]!r} is no option (the flags' names with _ for -: {', '.join(sorted(names))})")
+    settings = {name: getattr(_SETTING_DEFAULTS, name) for name in _FIELDS if name in names}
+    return Parsed({**OWN_DEFAULTS, **settings, **options}, {dest: names[dest] for dest in options})
 
 
 def _as_typed(parser: argparse.ArgumentParser, argv: Sequence[str], dest: str, canonical: str) -> str:

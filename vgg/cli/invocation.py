@@ -202,6 +202,10 @@ def build(parsed: Parsed) -> tuple[Invocation, dict[str, np.ndarray] | None]:
     if values["resume"] is not None:
         arrays, resumed, saved = _load_resume(values["resume"], given)
         values.update(saved)
+    if isinstance(values["content"], (list, tuple)):  # --content takes several; one run is of one (vgg.cli.batch)
+        if len(values["content"]) != 1:
+            raise ConfigError("one run takes one --content file (several are a batch: vgg.cli.batch)")
+        values["content"] = values["content"][0]
     missing = [f"--{name}" for name in REQUIRED if values[name] is None]
     if missing:
         raise ConfigError(f"the following arguments are required: {', '.join(missing)} (or --resume STATE)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from ..report.states import StateWriter
 from ..report.terminal import ProgressListener
 from ..style.loop import Checkpoint, End, Event
 from ..style.pixels import MAX_SIDE, resize_to_width, scale_style, scaled_style_hw, width_hw
-from ..style.run import Run
+from ..style.run import Run, TargetCache
 from . import checks, dry_run, signals
 from .console import error, warning
 from .invocation import Invocation
@@ -66,23 +66,30 @@ def load(inv: Invocation) -> Any:
     return net
 
 
-def make_run(inv: Invocation, resume: dict[str, np.ndarray] | None) -> Run:
-    """The run of the loop the record asks for: inputs read, network loaded."""
+def make_run(
+    inv: Invocation,
+    resume: dict[str, np.ndarray] | None,
+    network: Callable[[Invocation], Any] | None = None,
+    target_cache: TargetCache | None = None,
+) -> Run:
+    """The run of the loop the record asks for: inputs read, network loaded (by ``network(inv)`` when given: a
+    batch's cache), the style targets shared through ``target_cache`` when given (vgg.style.run)."""
     content, styles, initial = read_images(inv)
     if inv.config.backend == "numpy":
         mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
-    net = load(inv)
+    net = (network or load)(inv)
     config = dataclasses.replace(inv.config, memory_limit=checks.memory_budget(inv))  # the planner's budget
     try:
-        return Run(net, content, styles, initial, config, resume=resume, style_layers=inv.log is not None)
+        return Run(net, content, styles, initial, config, resume=resume, style_layers=inv.log is not None,
+                   target_cache=target_cache)  # fmt: skip
     except StateError as exc:  # the run names the field; the file is this invocation's to name
         raise StateError(f"{inv.resume.path}: {exc}") from None
 
 
-def listeners(inv: Invocation, run: Run) -> list[Listener]:
-    """What listens to the loop: the progress lines, the loss history and its plot, the run log, the resume
-    states (a failing file is reported once and left out; the run goes on)."""
-    out: list[Listener] = [ProgressListener(None, inv.progress)]
+def listeners(inv: Invocation, run: Run, terminal: bool = True) -> list[Listener]:
+    """What listens to the loop: the progress lines (``terminal``: a batch shows its own), the loss history and
+    its plot, the run log, the resume states (a failing file is reported once and left out; the run goes on)."""
+    out: list[Listener] = [ProgressListener(None, inv.progress)] if terminal else []
     if inv.progress_write is not None:
         history = HistoryListener(inv.progress_write, None, inv.overwrite, inv.continues("progress_write"))
         out.append(Guarded(history, "--progress-write", inv.progress_write))

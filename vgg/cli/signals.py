@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..sighandlers import installed
 from .console import error
 from .results import Writer
 
@@ -47,16 +48,8 @@ def _raiser(kind: type[BaseException]) -> Callable[[int, Any], None]:
 @contextlib.contextmanager
 def ending_signals_raise() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise (main thread only; elsewhere nothing changes)."""
-    try:
-        previous = {s: signal.signal(s, _raiser(kind)) for s, kind in _RAISES.items()}
-    except ValueError:  # not the main thread
+    with installed({s: _raiser(kind) for s, kind in _RAISES.items()}):
         yield
-        return
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def exit_status(exc: BaseException) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -23,6 +24,8 @@ from typing import BinaryIO, TextIO
 
 from ..errors import ImageError, OutputExistsError
 
+# what temporary_beside names a file: mkstemp's 8 random characters between the prefix and the suffix
+_TEMPORARY = re.compile(r"^\.(?P<stem>.*)\.[A-Za-z0-9_]{8}\.tmp(?P<ext>.*)$", re.S)
 # errnos meaning "this filesystem has no hard links": fall back to an exclusive create and a copy
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
@@ -32,6 +35,13 @@ def temporary_beside(name: str) -> tuple[int, str]:
     directory, base = os.path.split(os.path.abspath(name))
     stem, ext = os.path.splitext(base)
     return tempfile.mkstemp(dir=directory, prefix=f".{stem}.", suffix=f".tmp{ext}")
+
+
+def temporary_target(path: str) -> str | None:
+    """The file a temporary of ``temporary_beside`` was to become (None: ``path`` is no such temporary)."""
+    directory, base = os.path.split(path)
+    found = _TEMPORARY.match(base)
+    return None if found is None else os.path.join(directory, found["stem"] + found["ext"])
 
 
 def place(tmp: str, name: str, overwrite: bool) -> None:

@@ -27,11 +27,23 @@ def checkpoint_name(pattern: str, iteration: int) -> str:
     return os.path.join(directory, base.format(iteration) if _FIELD.search(base) else base % iteration)
 
 
+def escape(base_pattern: str, text: str) -> str:
+    """``text`` written so that, put in the file-name pattern ``base_pattern``, it stays literal text: braces
+    doubled in a ``{}`` pattern, '%' doubled in a '%' one (ConfigError for braces there: a '{...}' in the file
+    name makes a pattern a ``{}`` one)."""
+    if _FIELD.search(base_pattern):
+        return text.replace("{", "{{").replace("}", "}}")
+    if "{" in text or "}" in text:
+        raise ConfigError(f"{text!r} has braces, which a pattern with %d cannot hold: write the iteration as {{:05}}")
+    return text.replace("%", "%%")
+
+
 def check_pattern(pattern: str) -> None:
     """ConfigError (no flag named: the caller adds it) unless the pattern writes every iteration as its
     own file, in one directory, with the iteration in decimal digits that read back (module docstring)."""
     directory, base = os.path.split(pattern)
-    fields = _FIELD.findall(base) if _FIELD.search(base) else [f for f in _PERCENT.findall(base) if f != "%%"]
+    literal = base.replace("{{", "").replace("}}", "")  # escaped braces are text, not fields
+    fields = _FIELD.findall(literal) if _FIELD.search(base) else [f for f in _PERCENT.findall(base) if f != "%%"]
     if not fields and (_FIELD.search(directory) or _PERCENT.search(directory)):
         raise ConfigError(f"the iteration goes in the file name, not the directory: {pattern!r}")
     if len(fields) != 1:
