@@ -69,10 +69,10 @@ def test_largest_fitting_width_is_a_bisection(upper, limit, expected):
 
 
 @functools.cache  # each (size, plan) is run once for the whole module
-def _measured_peak(size: int, plan: str = "plain") -> int:
-    """Peak RSS of one step of the full-size random VGG-19 in a fresh process (benchmarks/memory_check.py)."""
+def _measured_peak(size: int, plan: str = "plain", iterations: int = 1) -> int:
+    """Peak RSS of the full-size random VGG-19's first steps in a fresh process (benchmarks/memory_check.py)."""
     cmd = [sys.executable, "-m", "benchmarks.memory_check", "--child", f"{size}x{size}", "--plans", plan]
-    cmd += ["--iterations", "1"]
+    cmd += ["--iterations", str(iterations)]
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak"]
 
@@ -95,7 +95,7 @@ def test_a_plans_estimate_is_within_15_percent_of_its_measured_peak(plan):
 
     split, rows = plan.split(":")
     size = 512  # where the run's own arrays, not the interpreter and the weights, are most of the peak
-    peak = _measured_peak(size, plan)
+    peak = _measured_peak(size, plan, iterations=3)  # the steady state: Adam's moments and the reused buffers
     estimate = plans.peak_bytes((size, size), [(size, size)], Plan(split, int(rows)))
     assert abs(estimate - peak) <= 0.15 * peak, (estimate / MB, peak / MB)
-    assert peak < 0.85 * _measured_peak(size)  # and it is leaner than the whole graph, measured alike
+    assert peak < 0.85 * _measured_peak(size, iterations=3)  # and it is leaner than the whole graph, measured alike
