@@ -1,0 +1,192 @@
+"""Video files in and out through PyAV (FFmpeg inside its wheel); animated GIF out through Pillow.
+
+Why PyAV rather than imageio-ffmpeg: it decodes and encodes in this process (no ffmpeg subprocess and pipes),
+gives the streams' frame rates and time bases, and copies an audio stream packet by packet; imageio-ffmpeg
+can only hand a whole audio file to its ffmpeg binary, and rescales frames to multiples of 16 by default.
+
+Reading: every frame of the first video stream, as RGB uint8, in decoding order; the frame rate is the
+stream's average rate (a variable-rate GIF comes out at its average rate, with the same frame count).
+Writing: the extension picks the container; H.264 (libx264, or FFmpeg's own MPEG-4 Part 2 where the wheel
+lacks it) in MP4, MOV and MKV, VP9 in WebM, MPEG-4 in AVI, all yuv420p, which needs even sides: a frame of
+odd width or height loses its last column or row in those files. The audio of the content is copied as it
+is where the container takes its codec, else re-encoded (Opus in WebM, AAC in MP4/MOV); a GIF or numbered
+frames hold none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image
+
+from ..errors import ImageError
+from ..files import atomic
+
+# What each output extension is written with: the video codecs in order of preference, the audio re-encoder
+CONTAINERS = {
+    ".mp4": (("libx264", "mpeg4"), "aac"),
+    ".m4v": (("libx264", "mpeg4"), "aac"),
+    ".mov": (("libx264", "mpeg4"), "aac"),
+    ".mkv": (("libx264", "mpeg4"), "libopus"),
+    ".webm": (("libvpx-vp9", "libvpx"), "libopus"),
+    ".avi": (("mpeg4",), "mp3"),
+}
+VIDEO_OPTIONS = {"libx264": {"crf": "17", "preset": "medium"}, "libvpx-vp9": {"crf": "24", "b": "0"}}
+WRITABLE = (*CONTAINERS, ".gif")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A readable video: its frame count (counted, not the header's), rate (frames per second), size, audio."""
+
+    path: str
+    frames: int
+    rate: Fraction
+    width: int
+    height: int
+    audio: bool
+
+
+def _open(path: str) -> Any:
+    try:
+        return av.open(path, "r")
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a directory, not a video") from None
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise ImageError(f"{path}: not a video FFmpeg can read ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def probe(path: str) -> VideoInfo:
+    """The video at ``path``; ImageError (one line) if it cannot be read, has no video stream or no frames.
+
+    The frames are counted by decoding them all (headers may lack the count, or lie): one pass of decoding."""
+    with _open(path) as container:
+        if not container.streams.video:
+            raise ImageError(f"{path}: holds no video stream")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        count = sum(1 for _ in _decoded(container, path))
+        audio = bool(container.streams.audio)
+        width, height = stream.codec_context.width, stream.codec_context.height
+    if count == 0:
+        raise ImageError(f"{path}: the video has no frames")
+    if not rate or rate <= 0:
+        raise ImageError(f"{path}: the video has no frame rate")
+    return VideoInfo(path, count, Fraction(rate.numerator, rate.denominator), width, height, audio)
+
+
+def _decoded(container: Any, path: str) -> Iterator[Any]:
+    container.streams.video[0].thread_type = "AUTO"
+    try:
+        yield from container.decode(video=0)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise ImageError(f"{path}: the video cannot be decoded ({_reason(exc)})") from None
+
+
+def read_frames(path: str, start: int = 0) -> Iterator[np.ndarray]:
+    """The frames from index ``start`` on, each (H, W, 3) uint8 RGB (the ones before are decoded and dropped)."""
+    with _open(path) as container:
+        for k, frame in enumerate(_decoded(container, path)):
+            if k >= start:
+                yield frame.to_ndarray(format="rgb24")
+
+
+def video_codec(ext: str) -> str:
+    """The first codec of the container's list that this PyAV build can encode with."""
+    for name in CONTAINERS[ext][0]:
+        if name in av.codecs_available:
+            return name
+    raise ImageError(f"no encoder for {ext} in this PyAV build (tried {', '.join(CONTAINERS[ext][0])})")
+
+
+def write_video(path: str, frames: Iterable[np.ndarray], rate: Fraction, audio_from: str | None,
+                overwrite: bool) -> list[str]:  # fmt: skip
+    """Write the frames (uint8 RGB, all one size) as the video ``path``, placed atomically (never over an existing
+    file without ``overwrite``); the audio of ``audio_from`` copied or re-encoded. Notes for the user (a dropped
+    audio stream, a cropped side) are returned, one line each."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".gif":
+        notes = ["the GIF holds no audio: the content's audio is left out"] if audio_from else []
+        atomic.write_atomic(path, lambda f: _write_gif(f, frames, rate), overwrite)
+        return notes
+    notes: list[str] = []
+    fd, tmp = atomic.temporary_beside(path)
+    os.close(fd)
+    try:
+        with av.open(tmp, "w") as out:
+            _encode(out, ext, frames, rate, notes)
+            if audio_from:
+                _audio(out, ext, audio_from, notes)
+        os.chmod(tmp, atomic.new_file_mode(path))
+        atomic.place(tmp, path, overwrite)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return notes
+
+
+def _encode(out: Any, ext: str, frames: Iterable[np.ndarray], rate: Fraction, notes: list[str]) -> None:
+    codec, stream = video_codec(ext), None
+    for frame in frames:
+        if stream is None:
+            h, w = frame.shape[:2]
+            stream = out.add_stream(codec, rate=rate, options=VIDEO_OPTIONS.get(codec, {}))
+            stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+            if (w % 2, h % 2) != (0, 0):
+                notes.append(f"{w}x{h} frames are cropped to {stream.width}x{stream.height} (yuv420p needs even sides)")
+        even = np.ascontiguousarray(frame[: stream.height, : stream.width])
+        for packet in stream.encode(av.VideoFrame.from_ndarray(even, format="rgb24")):
+            out.mux(packet)
+    if stream is None:
+        raise ImageError("no frames to write")
+    for packet in stream.encode():
+        out.mux(packet)
+
+
+def _audio(out: Any, ext: str, source: str, notes: list[str]) -> None:
+    """The first audio stream of ``source`` into ``out``: packets copied, or decoded and re-encoded."""
+    with _open(source) as inp:
+        if not inp.streams.audio:
+            return
+        audio = inp.streams.audio[0]
+        try:
+            copy = out.add_stream_from_template(audio)
+        except ValueError:  # the container does not take this codec (AAC in WebM)
+            copy = None
+        if copy is not None:
+            for packet in inp.demux(audio):
+                if packet.size:
+                    packet.stream = copy
+                    out.mux(packet)
+            return
+        codec = CONTAINERS[ext][1]
+        notes.append(f"the audio ({audio.codec_context.name}) is re-encoded as {codec} for {ext}")
+        encoded = out.add_stream(codec, rate=audio.codec_context.sample_rate or 48000)
+        for frame in inp.decode(audio):
+            frame.pts = None
+            for packet in encoded.encode(frame):
+                out.mux(packet)
+        for packet in encoded.encode():
+            out.mux(packet)
+
+
+def _write_gif(f: Any, frames: Iterable[np.ndarray], rate: Fraction) -> None:
+    """An animated GIF, looping, each frame quantised to its own 256-colour palette; GIF delays are in 10 ms."""
+    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)).quantize(256) for frame in frames]
+    if not images:
+        raise ImageError("no frames to write")
+    duration = max(10, round(1000 / float(rate) / 10) * 10)
+    images[0].save(f, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
