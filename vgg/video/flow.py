@@ -10,7 +10,8 @@ sampled at p + b(p) (w~), a pixel of frame i is
 
 - disoccluded (-1) where |w~ + b|^2 >= 0.01 (|w~|^2 + |b|^2) + 0.5: going back and forth does not return;
 - on a motion boundary (0) where |grad b_x|^2 + |grad b_y|^2 > 0.01 |b|^2 + 0.002 (central differences);
-- out of the image (0) where p + b(p) leaves frame i-1 (the bilinear sample's 2x2 pixels must be inside);
+- out of the image (0) where p + b(p) falls outside frame i-1's pixels (more than half a pixel past the centres
+  of its border pixels; Ruder's checker also drops the last row and column, whose bilinear 2x2 leaves the image);
 - reliable (1) elsewhere.
 
 The weights c of the temporal loss are those labels smoothed by a Gaussian of sigma 0.8 (5 taps) and clipped
@@ -62,7 +63,7 @@ def consistency(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     h, w = backward.shape[:2]
     gx, gy = _grid((h, w))
     bx, by = gx + backward[..., 0], gy + backward[..., 1]
-    inside = (bx >= 0) & (by >= 0) & (bx < w - 1) & (by < h - 1)
+    inside = (bx > -0.5) & (by > -0.5) & (bx < w - 0.5) & (by < h - 0.5)
     returned = cv2.remap(np.ascontiguousarray(forward), bx, by, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     there_and_back = ((returned + backward) ** 2).sum(axis=2)
     magnitudes = (returned**2).sum(axis=2) + (backward**2).sum(axis=2)
