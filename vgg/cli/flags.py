@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from ..report.terminal import MODES
 from ..style.config import CHOICES, LEARNING_RATES, StyleConfig
+from ..video.settings import FLOW_PRESETS, VideoSettings, parse_rate
 from .console import PROG
 
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding range, which every reproducible tool accepts
@@ -30,6 +31,9 @@ OWN_DEFAULTS: dict[str, Any] = {
     "width": None, "checkpoint_output": None, "resume": None, "keep_states": 1, "progress": "auto",
     "progress_write": None, "progress_plot": None, "log": None, "dry_run": False, "tf32": False,
 }  # fmt: skip
+VIDEO_DEFAULTS = VideoSettings()
+VIDEO_FLAGS = tuple(f.name for f in dataclasses.fields(VideoSettings))  # each a flag, --temporal-weight ...
+OWN_DEFAULTS.update({name: getattr(VIDEO_DEFAULTS, name) for name in VIDEO_FLAGS})
 
 
 def finite_float(text: str) -> float:
@@ -52,6 +56,14 @@ def seed_value(text: str) -> int:
     if not 0 <= value <= SEED_MAX:
         raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_MAX}, got {value}")
     return value
+
+
+def frame_rate(text: str) -> Any:
+    """argparse type: a frame rate, 24, 29.97 or 30000/1001."""
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def nonempty(text: str) -> str:
@@ -106,9 +118,19 @@ def setting(
 
 def _inputs(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs and outputs")
-    g.add_argument("--content", metavar="CONTENT", type=nonempty, help="content image (required unless --resume)")
+    g.add_argument(
+        "--content",
+        metavar="CONTENT",
+        type=nonempty,
+        help="content image, a video, or numbered frames such as 'frames/%%05d.png' (required unless --resume)",
+    )
     g.add_argument("--styles", nargs="+", metavar="STYLE", type=nonempty, help="one or more style images")
-    g.add_argument("--output", metavar="OUTPUT", type=nonempty, help="output image; its extension names the format")
+    g.add_argument(
+        "--output",
+        metavar="OUTPUT",
+        type=nonempty,
+        help="output image (or video, or numbered frames); its extension names the format",
+    )
     g.add_argument("--initial", metavar="INITIAL", type=nonempty, help="initial image (default: Gaussian noise)")
     g.add_argument(
         "--network", metavar="VGG_PATH", type=nonempty,
@@ -183,13 +205,51 @@ def _reports(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dry-run", action="store_true", help="check everything, print the estimates, compute nothing")
 
 
+def _video(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "video (a video file, or numbered frames such as 'frames/%%05d.png', as --content; needs the video extra)"
+    )
+    d = VIDEO_DEFAULTS
+    g.add_argument(
+        "--temporal-weight",
+        type=finite_float,
+        metavar="X",
+        help=f"weight of the temporal loss (Ruder et al.) (default {d.temporal_weight:g})",
+    )
+    g.add_argument(
+        "--first-frame-iterations",
+        type=int,
+        metavar="N",
+        help="iterations of the first frame, from noise (default --iterations)",
+    )
+    g.add_argument(
+        "--frame-iterations",
+        type=int,
+        metavar="N",
+        help=f"iterations of every later frame, from the previous one warped (default {d.frame_iterations})",
+    )
+    g.add_argument(
+        "--flow-preset",
+        choices=FLOW_PRESETS,
+        help=f"OpenCV DIS optical flow preset, on the content frames (default {d.flow_preset})",
+    )
+    g.add_argument(
+        "--frame-rate",
+        type=frame_rate,
+        metavar="R",
+        help="frames per second of numbered frames in (default 24; a video keeps its own)",
+    )
+    g.add_argument("--flow-workers", type=int, metavar="N",
+                   help="processes computing the flow ahead, 0: none (default: one per core, at most 8)")  # fmt: skip
+
+
 def _machine(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the machine")
     setting(g, "backend", "CPU (numpy) or CUDA GPU (cupy)")
     g.add_argument("--tf32", action="store_true", help="with --backend cupy: TF32 matrix multiplies (~1e-3 error)")
 
 
-SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _machine)
+SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _video, _machine)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -105,7 +105,7 @@ def compute_flows(source: Source, work: WorkFolder, indices: Sequence[int], pres
     began = time.perf_counter()
     if not todo:
         return FlowsDone(0, 0.0, 0.0)
-    if workers <= 1:
+    if workers <= 1 or len(todo) < 4 * workers:  # a few frames: starting processes would cost more
         compute = sum(_pair_job(work.path, k, a, b, preset) for k, a, b in _pairs(source, todo))
         return FlowsDone(len(todo), time.perf_counter() - began, compute)
     compute, pending = 0.0, []

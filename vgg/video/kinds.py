@@ -19,6 +19,7 @@ from ..files import patterns
 IMAGE, VIDEO, FRAMES = "image", "video", "frames"
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".ogv")
 ANIMATED = (".gif",)  # a video when it has more than one frame
+WRITTEN = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif")  # the video outputs (vgg.video.media)
 
 
 def is_frame_pattern(path: str) -> bool:

@@ -38,7 +38,6 @@ CONTAINERS = {
     ".avi": (("mpeg4",), "mp3"),
 }
 VIDEO_OPTIONS = {"libx264": {"crf": "17", "preset": "medium"}, "libvpx-vp9": {"crf": "24", "b": "0"}}
-WRITABLE = (*CONTAINERS, ".gif")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,8 @@ def _open(path: str) -> Any:
 
 
 def _reason(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def probe(path: str) -> VideoInfo:
@@ -74,7 +74,7 @@ def probe(path: str) -> VideoInfo:
     The frames are counted by decoding them all (headers may lack the count, or lie): one pass of decoding."""
     with _open(path) as container:
         if not container.streams.video:
-            raise ImageError(f"{path}: holds no video stream")
+            raise ImageError(f"{path}: the video has no frames (it holds no video stream)")
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
         count = sum(1 for _ in _decoded(container, path))
@@ -125,10 +125,18 @@ def write_video(path: str, frames: Iterable[np.ndarray], rate: Fraction, audio_f
     fd, tmp = atomic.temporary_beside(path)
     os.close(fd)
     try:
-        with av.open(tmp, "w") as out:
-            _encode(out, ext, frames, rate, notes)
-            if audio_from:
-                _audio(out, ext, audio_from, notes)
+        with av.open(tmp, "w") as out, _Audio(audio_from) as audio:
+            frames = iter(frames)
+            first = next(frames, None)
+            if first is None:
+                raise ImageError(f"{path}: no frames to write")
+            video = _video_stream(out, ext, rate, first.shape[:2], notes)
+            audio.add_to(out, ext, notes)  # every stream before the first packet
+            for frame in _chain(first, frames):
+                _mux(out, video, av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[: video.height, : video.width]),
+                                                             format="rgb24"))  # fmt: skip
+            _mux(out, video, None)
+            audio.copy(out)
         os.chmod(tmp, atomic.new_file_mode(path))
         atomic.place(tmp, path, overwrite)
     except BaseException:
@@ -138,49 +146,66 @@ def write_video(path: str, frames: Iterable[np.ndarray], rate: Fraction, audio_f
     return notes
 
 
-def _encode(out: Any, ext: str, frames: Iterable[np.ndarray], rate: Fraction, notes: list[str]) -> None:
-    codec, stream = video_codec(ext), None
-    for frame in frames:
-        if stream is None:
-            h, w = frame.shape[:2]
-            stream = out.add_stream(codec, rate=rate, options=VIDEO_OPTIONS.get(codec, {}))
-            stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
-            if (w % 2, h % 2) != (0, 0):
-                notes.append(f"{w}x{h} frames are cropped to {stream.width}x{stream.height} (yuv420p needs even sides)")
-        even = np.ascontiguousarray(frame[: stream.height, : stream.width])
-        for packet in stream.encode(av.VideoFrame.from_ndarray(even, format="rgb24")):
-            out.mux(packet)
-    if stream is None:
-        raise ImageError("no frames to write")
-    for packet in stream.encode():
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def _mux(out: Any, stream: Any, frame: Any) -> None:
+    """Encode one frame (None: flush the encoder) and write what comes out."""
+    for packet in stream.encode(frame):
         out.mux(packet)
 
 
-def _audio(out: Any, ext: str, source: str, notes: list[str]) -> None:
-    """The first audio stream of ``source`` into ``out``: packets copied, or decoded and re-encoded."""
-    with _open(source) as inp:
-        if not inp.streams.audio:
+def _video_stream(out: Any, ext: str, rate: Fraction, hw: tuple[int, int], notes: list[str]) -> Any:
+    codec, (h, w) = video_codec(ext), hw
+    stream = out.add_stream(codec, rate=rate, options=VIDEO_OPTIONS.get(codec, {}))
+    stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+    if (w % 2, h % 2) != (0, 0):
+        notes.append(f"{w}x{h} frames are cropped to {stream.width}x{stream.height} (yuv420p needs even sides)")
+    return stream
+
+
+class _Audio:
+    """The first audio stream of the content, into the output: its packets copied where the container takes
+    its codec, else decoded and re-encoded (CONTAINERS)."""
+
+    def __init__(self, source: str | None) -> None:
+        self.source, self.inp, self.stream, self.out_stream, self.copying = source, None, None, None, True
+
+    def __enter__(self) -> _Audio:
+        if self.source is not None:
+            self.inp = _open(self.source)
+            self.stream = self.inp.streams.audio[0] if self.inp.streams.audio else None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.inp is not None:
+            self.inp.close()
+
+    def add_to(self, out: Any, ext: str, notes: list[str]) -> None:
+        if self.stream is None:
             return
-        audio = inp.streams.audio[0]
         try:
-            copy = out.add_stream_from_template(audio)
+            self.out_stream = out.add_stream_from_template(self.stream)
         except ValueError:  # the container does not take this codec (AAC in WebM)
-            copy = None
-        if copy is not None:
-            for packet in inp.demux(audio):
+            codec, self.copying = CONTAINERS[ext][1], False
+            notes.append(f"the audio ({self.stream.codec_context.name}) is re-encoded as {codec} for {ext}")
+            self.out_stream = out.add_stream(codec, rate=self.stream.codec_context.sample_rate or 48000)
+
+    def copy(self, out: Any) -> None:
+        if self.out_stream is None:
+            return
+        if self.copying:
+            for packet in self.inp.demux(self.stream):
                 if packet.size:
-                    packet.stream = copy
+                    packet.stream = self.out_stream
                     out.mux(packet)
             return
-        codec = CONTAINERS[ext][1]
-        notes.append(f"the audio ({audio.codec_context.name}) is re-encoded as {codec} for {ext}")
-        encoded = out.add_stream(codec, rate=audio.codec_context.sample_rate or 48000)
-        for frame in inp.decode(audio):
+        for frame in self.inp.decode(self.stream):
             frame.pts = None
-            for packet in encoded.encode(frame):
-                out.mux(packet)
-        for packet in encoded.encode():
-            out.mux(packet)
+            _mux(out, self.out_stream, frame)
+        _mux(out, self.out_stream, None)
 
 
 def _write_gif(f: Any, frames: Iterable[np.ndarray], rate: Fraction) -> None:
