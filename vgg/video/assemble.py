@@ -13,9 +13,11 @@ from .source import Source
 from .work import WorkFolder, check_frames
 
 
-def _finished(work: WorkFolder, count: int) -> Iterator[np.ndarray]:
+def finished(work: WorkFolder, count: int) -> Iterator[np.ndarray]:
+    """The frames as the video shows them: chunks cross-faded over their lead frames (WorkFolder.finished)."""
+    weights = work.lead_weights()
     for index in range(count):
-        yield to_uint8(work.load_frame(index))
+        yield to_uint8(work.finished(index, weights))
 
 
 def assemble(source: Source, work: WorkFolder, output: str, kind: str, overwrite: bool) -> list[str]:
@@ -23,10 +25,10 @@ def assemble(source: Source, work: WorkFolder, output: str, kind: str, overwrite
     (numbered frames: each file); then the work folder is removed. The notes of the writer, one line each."""
     check_frames(work, source.count)
     if kind == FRAMES:
-        frames.write_numbered(output, _finished(work, source.count), source.first_number(), overwrite)
+        frames.write_numbered(output, finished(work, source.count), source.first_number(), overwrite)
         notes = ["numbered frames hold no audio: the content's audio is left out"] if source.audio else []
     else:
         audio = source.path if source.audio else None
-        notes = media.write_video(output, _finished(work, source.count), source.rate, audio, overwrite)
+        notes = media.write_video(output, finished(work, source.count), source.rate, audio, overwrite)
     work.remove()
     return notes

@@ -7,8 +7,10 @@ where the flow is reliable, for the frame iterations. The flows and their reliab
 stylisation: they are computed ahead, for every frame still to do, in parallel processes, and kept in the
 work folder until their frame is finished (vgg.video.work).
 
-A chunk [start, end) of a long video, for another worker, starts ``lead`` frames before ``start`` and keeps
-only its own frames: its first kept frame then already follows frames of its own, as in the middle of a run.
+A chunk [start, end) of a long video, for another worker, starts ``lead`` frames before ``start``: its first
+kept frame then already follows frames of its own, as in the middle of a run. Its lead frames are kept apart
+(vgg.video.work): the video cross-fades over them from the previous chunk's frames to this chunk's, since two
+chunks that never see each other's frames settle on different textures.
 Every finished frame is placed in the work folder; the same call again goes on from the next unfinished one.
 """
 
@@ -167,6 +169,8 @@ class VideoStylizer:
             previous = to_uint8(image).astype(np.float32)  # what the PNG holds: a resumed run continues alike
             if k >= p.keep:
                 self.work.save_frame(k, previous)
+            else:
+                self.work.save_lead(k, previous)
             self.work.drop_flow(k)
             yield FrameDone(k, self.source.count, time.perf_counter() - began, losses, k >= p.keep)
 

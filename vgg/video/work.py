@@ -6,6 +6,8 @@ is assembled, so that the same command run again goes on from the next unfinishe
   folder is started over), so frames of two different runs never mix.
 - ``NNNNNN.png``: finished frame NNNNNN (0-based), lossless 8-bit RGB, placed atomically: a frame file is
   there whole or not at all. The next frame starts from this file, so a resumed run makes the same frames.
+- ``lead-NNNNNN.png``: frame NNNNNN as the next chunk made it in its lead-in (a chunk starts a few frames
+  before its range); the video cross-fades from the frames of a chunk to those of the next over them.
 - ``flow/NNNNNN.npz``: the backward flow of frame NNNNNN (float16) and its reliability labels (int8),
   computed ahead and deleted once the frame is placed.
 
@@ -31,6 +33,7 @@ from ..files.images import load_image, save_image
 MANIFEST = "work.json"
 VERSION = 1
 _FRAME = re.compile(r"^(\d{6,})\.png$")
+_LEAD = re.compile(r"^lead-(\d{6,})\.png$")
 
 
 class WorkFolder:
@@ -115,6 +118,35 @@ class WorkFolder:
 
     def load_frame(self, index: int) -> np.ndarray:
         return load_image(self.frame_path(index))
+
+    def lead_path(self, index: int) -> str:
+        return os.path.join(self.path, f"lead-{index:06d}.png")
+
+    def save_lead(self, index: int, image: np.ndarray) -> None:
+        save_image(self.lead_path(index), image, overwrite=True)
+
+    def lead_weights(self) -> dict[int, float]:
+        """{frame: the next chunk's share of it}: over each run of lead frames k0..k1, (k - k0 + 1) / (k1 - k0 + 2),
+        so that the video goes from one chunk's frames to the next one's in equal steps."""
+        try:
+            leads = sorted(int(m.group(1)) for name in os.listdir(self.path) if (m := _LEAD.match(name)))
+        except FileNotFoundError:
+            return {}
+        runs: list[list[int]] = []
+        for k in leads:
+            if runs and runs[-1][-1] == k - 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+        return {k: (i + 1) / (len(run) + 1) for run in runs for i, k in enumerate(run)}
+
+    def finished(self, index: int, lead_weights: Mapping[int, float]) -> np.ndarray:
+        """Frame ``index`` as the video shows it: cross-faded with the next chunk's lead frame where there is one."""
+        frame = self.load_frame(index)
+        share = lead_weights.get(index)
+        if share is None:
+            return frame
+        return (1 - share) * frame + share * load_image(self.lead_path(index))
 
     def save_flow(self, index: int, backward: np.ndarray, labels: np.ndarray) -> None:
         def write(f: Any) -> None:
