@@ -37,7 +37,7 @@ from PIL import Image
 
 from benchmarks.common import markdown_table
 from vgg import Run, StyleConfig, load_image, load_network, random_vgg19, scale_style
-from vgg.style.loop import End
+from vgg.style.loop import End, LossesRead
 from vgg.style.pixels import to_uint8
 from vgg.video import measure
 from vgg.video.assemble import finished
@@ -94,10 +94,13 @@ class Bench:
 
     def independent(self) -> tuple[list[np.ndarray], float]:
         """Each frame alone from the same noise; the frames and the seconds per frame."""
-        cache, out, began = {}, [], time.perf_counter()
+        cache, out, losses, began = {}, [], [], time.perf_counter()
         for content in self.content:
             run = Run(self.net, content, [self.style], None, self.config, target_cache=cache)
-            out.append(to_uint8(next(e.image for e in run.events() if isinstance(e, End))).astype(np.float32))
+            events = list(run.events())
+            out.append(to_uint8(next(e.image for e in events if isinstance(e, End))).astype(np.float32))
+            losses.append(next(e.losses["total"] for e in reversed(events) if isinstance(e, LossesRead)))
+        self.independent_loss = float(np.mean(losses))
         return out, (time.perf_counter() - began) / len(out)
 
     def temporal(self, name: str, weight: float, iterations: int, chunks: list[tuple[int, int]], lead: int) -> dict:
@@ -107,20 +110,19 @@ class Bench:
         first = self.args.first_iterations or iterations
         settings = VideoSettings(weight, first, iterations, self.args.flow_preset, flow_workers=0)
         config = StyleConfig(iterations=iterations, seed=self.args.seed)
-        stylizer, flow_s, frame_s, made = (
-            VideoStylizer(self.net, self.source, [self.style], config, settings, work),
-            0,
-            0,
-            0,
-        )
+        stylizer = VideoStylizer(self.net, self.source, [self.style], config, settings, work)
+        flow_s, frame_s, made, losses = 0.0, 0.0, 0, []
         for start, end in chunks:
             flow_s += stylizer.flows(start, end, lead).seconds
             began = time.perf_counter()
-            made += len(list(stylizer.frames(start, end, lead)))
+            done = list(stylizer.frames(start, end, lead))
             frame_s += time.perf_counter() - began
+            made += len(done)
+            losses += [d.losses["total"] - d.losses.get("temporal", 0.0) for d in done if d.kept]
         frames = [f.astype(np.float32) for f in finished(work, len(self.content))]
         return {"frames": frames, "seconds_per_frame": (flow_s + frame_s) / len(frames), "flow_seconds": flow_s,
-                "frames_made": made, "flow_share": flow_s / (flow_s + frame_s)}  # fmt: skip
+                "frames_made": made, "flow_share": flow_s / (flow_s + frame_s),
+                "style_loss": float(np.mean(losses))}  # fmt: skip
 
     def errors(self, frames: list[np.ndarray]) -> list[measure.PairError]:
         return measure.clip_errors(frames, self.content, self.args.flow_preset)
@@ -141,7 +143,8 @@ def compare(bench: Bench) -> dict:
     """Independent against temporal at the same iterations, then the chunked runs."""
     a = bench.args
     frames, seconds = bench.independent()
-    results = {"independent": {**summary(bench.errors(frames)), "seconds_per_frame": seconds}}
+    results = {"independent": {**summary(bench.errors(frames)), "seconds_per_frame": seconds,
+                               "style_loss": bench.independent_loss}}  # fmt: skip
     strips = {"content": bench.content, "independent": frames}
     whole = bench.temporal("temporal", a.temporal_weight, a.iterations, [(0, a.frames)], 0)
     results["temporal"] = {**summary(bench.errors(whole["frames"])), **_timing(whole)}
@@ -160,7 +163,7 @@ def compare(bench: Bench) -> dict:
 
 
 def _timing(run: dict) -> dict:
-    return {k: run[k] for k in ("seconds_per_frame", "flow_share", "frames_made")}
+    return {k: run[k] for k in ("seconds_per_frame", "flow_share", "frames_made", "style_loss")}
 
 
 def sweep(bench: Bench) -> dict:
@@ -181,11 +184,12 @@ def table(results: dict) -> str:
             ratio = r["seam"]["mae"] / max(r["inside"]["mae"], 1e-12)
             rows.append([name, f"seam {r['seam']['mae']:.3f} / inside {r['inside']['mae']:.3f} = {ratio:.2f}x",
                          f"{r['seam']['mse01']:.2e} / {r['inside']['mse01']:.2e}", f"{r['seconds_per_frame']:.3f}",
-                         f"{r['flow_share']:.1%}"])  # fmt: skip
+                         f"{r['flow_share']:.1%}", f"{r['style_loss']:.4g}"])  # fmt: skip
         else:
             rows.append([name, f"{r['mae']:.3f}", f"{r['mse01']:.2e}", f"{r['seconds_per_frame']:.3f}",
-                         f"{r.get('flow_share', 0):.1%}"])  # fmt: skip
-    header = ["method", "warping error (MAE, 0..255)", "Lai et al. (MSE, [0,1])", "s / frame", "flow's share"]
+                         f"{r.get('flow_share', 0):.1%}", f"{r['style_loss']:.4g}"])  # fmt: skip
+    header = ["method", "warping error (MAE, 0..255)", "Lai et al. (MSE, [0,1])", "s / frame", "flow's share",
+              "loss without temporal, mean per frame"]  # fmt: skip
     return markdown_table(header, rows)
 
 
@@ -203,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         bench = Bench(args, folder)
         if args.sweep_weights:
+            bench.independent()
             results, strips = sweep(bench), None
         else:
             done = compare(bench)
