@@ -73,3 +73,28 @@ def test_flows_computed_in_worker_processes_are_the_flows_computed_here(source, 
     for k in indices:
         for a, b in zip(here.load_flow(k), there.load_flow(k)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_chunk_ranges_cover_the_clip_once_and_each_is_longer_than_its_lead():
+    from vgg.errors import ConfigError
+    from vgg.video.chunks import chunk_ranges
+
+    assert chunk_ranges(24, 8, 4) == [(0, 8), (8, 16), (16, 24)]
+    assert chunk_ranges(26, 8, 4) == [(0, 8), (8, 16), (16, 26)]  # a tail of 2 joins the last chunk
+    assert chunk_ranges(29, 8, 4) == [(0, 8), (8, 16), (16, 24), (24, 29)]
+    assert chunk_ranges(5, 8, 4) == [(0, 5)]
+    with pytest.raises(ConfigError, match="longer than its 4 frames"):
+        chunk_ranges(24, 4, 4)
+
+
+def test_the_video_cross_fades_over_a_chunks_lead_frames(tmp_path):
+    from vgg.video.assemble import finished
+
+    work = WorkFolder(str(tmp_path / "out.mp4"))
+    work.open({}, overwrite=False)
+    for k in range(6):
+        work.save_frame(k, np.full((2, 2, 3), 30.0 * k))
+    for k in (2, 3):  # the next chunk (start 4, lead 2) made frames 2 and 3 as 200
+        work.save_lead(k, np.full((2, 2, 3), 200.0))
+    shown = [f[0, 0, 0] for f in finished(work, 6)]
+    assert shown == [0, 30, int(60 + (200 - 60) / 3), int(90 + 2 * (200 - 90) / 3), 120, 150]
