@@ -172,8 +172,10 @@ def sweep(bench: Bench) -> dict:
     for iterations in bench.args.sweep_iterations or [bench.args.iterations]:
         for weight in bench.args.sweep_weights:
             run = bench.temporal(f"sweep-{weight:g}-{iterations}", weight, iterations, [(0, bench.args.frames)], 0)
-            out[f"weight {weight:g}, {iterations} iterations"] = {**summary(bench.errors(run["frames"])),
+            name = f"weight {weight:g}, {iterations} iterations"
+            out[name] = {**summary(bench.errors(run["frames"])),
                                                                    **_timing(run)}  # fmt: skip
+            print(f"{name}: warping error {out[name]['mae']:.3f}, loss {out[name]['style_loss']:.4g}", flush=True)
     return out
 
 
@@ -208,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         bench = Bench(args, folder)
         if args.sweep_weights:
             bench.independent()
+            print(f"independent: loss {bench.independent_loss:.4g}", flush=True)
             results, strips = sweep(bench), None
         else:
             done = compare(bench)
