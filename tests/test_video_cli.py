@@ -177,3 +177,17 @@ def test_without_the_extra_a_video_is_one_line_naming_it_and_a_photo_still_runs(
     result = run(_argv(inputs, inputs / "content.png", tmp_path / "out.png", clip=False))
     assert result.returncode == 0, result.stderr
     assert np.asarray((tmp_path / "out.png").stat().st_size) > 0
+
+
+def test_a_gif_keeps_every_frame_also_frames_equal_to_the_one_before(tmp_path):
+    """Pillow merges a GIF frame equal to the previous one into it; a still clip must keep its frame count."""
+    from fractions import Fraction
+
+    from vgg.video.media import write_video
+
+    still = clip(1)[0]
+    frames = [still, still, still, clip(2)[1], still, still]
+    write_video(str(tmp_path / "still.gif"), frames, Fraction(24), None, overwrite=False)
+    out, _, _ = read_video(tmp_path / "still.gif")
+    assert len(out) == 6
+    assert max(np.abs(a.astype(int) - b).max() for a, b in zip(out[:3], out[1:3])) <= 1

@@ -209,9 +209,29 @@ class _Audio:
 
 
 def _write_gif(f: Any, frames: Iterable[np.ndarray], rate: Fraction) -> None:
-    """An animated GIF, looping, each frame quantised to its own 256-colour palette; GIF delays are in 10 ms."""
-    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)).quantize(256) for frame in frames]
+    """An animated GIF, looping, each frame quantised to its own palette; GIF delays are in 10 ms."""
+    images, previous = [], None
+    for frame in frames:
+        image = Image.fromarray(np.asarray(frame, dtype=np.uint8)).quantize(255)
+        shown = np.asarray(image.convert("RGB"))
+        if previous is not None and np.array_equal(shown, previous):
+            image = _nudged(image, shown)
+            shown = np.asarray(image.convert("RGB"))  # so that a third equal frame is not nudged alike
+        previous = shown
+        images.append(image)
     if not images:
         raise ImageError("no frames to write")
     duration = max(10, round(1000 / float(rate) / 10) * 10)
     images[0].save(f, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
+
+
+def _nudged(image: Image.Image, shown: np.ndarray) -> Image.Image:
+    """The frame with its first pixel one level bluer (or less blue), through the palette's spare 256th entry:
+    Pillow merges a frame equal to the one before into it, and the frame count must stay the count."""
+    palette = (image.getpalette() or [])[: 255 * 3]
+    palette += [0, 0, 0] * (255 - len(palette) // 3)
+    r, g, b = (int(v) for v in shown[0, 0])
+    image = image.copy()
+    image.putpalette(palette + [r, g, b + 1 if b < 255 else b - 1])
+    image.putpixel((0, 0), 255)
+    return image
