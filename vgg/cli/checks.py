@@ -17,7 +17,8 @@ from ..files.state import check_inputs, check_network
 from ..style import memory, plans
 from ..style.pixels import MAX_SIDE, scaled_style_hw, width_hw
 from ..style.schedule import Schedule
-from .invocation import CHECKPOINTS, IMAGE, INPUT, Invocation, RunFile
+from . import clip
+from .invocation import CHECKPOINTS, IMAGE, INPUT, VIDEO, Invocation, RunFile
 
 # The flags of one optimiser only: refused with the other
 OPTIMIZER_FLAGS = {"adam": ("beta1", "beta2", "epsilon"), "lbfgs": ("lbfgs_history", "line_search")}
@@ -26,6 +27,7 @@ OPTIMIZER_FLAGS = {"adam": ("beta1", "beta2", "epsilon"), "lbfgs": ("lbfgs_histo
 def check_flags(inv: Invocation) -> None:
     """The flags together, before any file is looked at."""
     c = inv.config
+    clip.check_flags(inv)
     if inv.tf32 and c.backend != "cupy":
         raise ConfigError("--tf32 needs --backend cupy")
     if inv.width is not None and inv.width <= 0:
@@ -107,6 +109,8 @@ def check_files(inv: Invocation) -> None:
         _check_output(row, inv.overwrite)
     for row in pattern_rows:
         _check_pattern_output(row, schedule, after, inv.overwrite)
+    if inv.is_clip:
+        clip.check_files(inv, rows, inputs)
 
 
 def _check_inputs_exist(inv: Invocation, inputs: Sequence[RunFile]) -> None:
@@ -124,6 +128,8 @@ def _check_inputs_exist(inv: Invocation, inputs: Sequence[RunFile]) -> None:
 def _check_output(row: RunFile, overwrite: bool) -> None:
     if row.kind == IMAGE:
         check_output(row.path, overwrite)
+    elif row.kind == VIDEO:
+        clip.check_video_output(row, overwrite)
     else:
         atomic.check_writable(row.path, overwrite or row.append)
 

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from ..errors import ConfigError
 from ..report.terminal import MODES
 from ..style.config import CHOICES, LEARNING_RATES, StyleConfig
+from ..video.settings import FLOW_PRESETS, VideoSettings, parse_rate
 from .console import PROG
 
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding range, which every reproducible tool accepts
@@ -33,6 +34,9 @@ OWN_DEFAULTS: dict[str, Any] = {
     "progress_write": None, "progress_plot": None, "log": None, "dry_run": False, "tf32": False, "workers": None,
     "cluster": None,
 }  # fmt: skip
+VIDEO_DEFAULTS = VideoSettings()
+VIDEO_FLAGS = tuple(f.name for f in dataclasses.fields(VideoSettings))  # each a flag, --temporal-weight ...
+OWN_DEFAULTS.update({name: getattr(VIDEO_DEFAULTS, name) for name in VIDEO_FLAGS})
 
 
 def finite_float(text: str) -> float:
@@ -71,6 +75,14 @@ def byte_size(text: str) -> int:
     if not 1 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"expected a size of at least 1 byte, got {text!r}")
     return int(value)
+
+
+def frame_rate(text: str) -> Any:
+    """argparse type: a frame rate, 24, 29.97 or 30000/1001."""
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def nonempty(text: str) -> str:
@@ -131,10 +143,16 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs and outputs")
     g.add_argument(
         "--content", nargs="+", metavar="CONTENT", type=nonempty,
-        help="content image (required unless --resume); several files or folders make a batch (see --workers)",
+        help="content image, a video, or numbered frames such as 'frames/%%05d.png' (required unless --resume); "
+        "several files or folders make a batch (see --workers)",
     )  # fmt: skip
     g.add_argument("--styles", nargs="+", metavar="STYLE", type=nonempty, help="one or more style images")
-    g.add_argument("--output", metavar="OUTPUT", type=nonempty, help="output image; its extension names the format")
+    g.add_argument(
+        "--output",
+        metavar="OUTPUT",
+        type=nonempty,
+        help="output image (or video, or numbered frames); its extension names the format",
+    )
     g.add_argument("--initial", metavar="INITIAL", type=nonempty, help="initial image (default: Gaussian noise)")
     g.add_argument(
         "--network", metavar="VGG_PATH", type=nonempty,
@@ -210,6 +228,44 @@ def _reports(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dry-run", action="store_true", help="check everything, print the estimates, compute nothing")
 
 
+def _video(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "video (a video file, or numbered frames such as 'frames/%%05d.png', as --content; needs the video extra)"
+    )
+    d = VIDEO_DEFAULTS
+    g.add_argument(
+        "--temporal-weight",
+        type=finite_float,
+        metavar="X",
+        help=f"weight of the temporal loss (Ruder et al.) (default {d.temporal_weight:g})",
+    )
+    g.add_argument(
+        "--first-frame-iterations",
+        type=int,
+        metavar="N",
+        help="iterations of the first frame, from noise (default --iterations)",
+    )
+    g.add_argument(
+        "--frame-iterations",
+        type=int,
+        metavar="N",
+        help=f"iterations of every later frame, from the previous one warped (default {d.frame_iterations})",
+    )
+    g.add_argument(
+        "--flow-preset",
+        choices=FLOW_PRESETS,
+        help=f"OpenCV DIS optical flow preset, on the content frames (default {d.flow_preset})",
+    )
+    g.add_argument(
+        "--frame-rate",
+        type=frame_rate,
+        metavar="R",
+        help="frames per second of numbered frames in (default 24; a video keeps its own)",
+    )
+    g.add_argument("--flow-workers", type=int, metavar="N",
+                   help="processes computing the flow ahead, 0: none (default: one per core, at most 8)")  # fmt: skip
+
+
 def _machine(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the machine")
     setting(g, "backend", "CPU (numpy) or CUDA GPU (cupy)")
@@ -233,7 +289,7 @@ def _batch(p: argparse.ArgumentParser) -> None:
                    "scheduler at ADDRESS, e.g. tcp://host:8786")  # fmt: skip
 
 
-SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _machine, _batch)
+SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _video, _machine, _batch)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,12 +30,17 @@ from ..net.discovery import describe_places, find_network
 from ..net.releases import DEFAULT_NAMES
 from ..style.config import StyleConfig, make_config
 from ..style.schedule import Schedule
+from ..video import kinds
+from ..video.settings import VideoSettings
 from .console import say
-from .flags import NETWORK, Parsed, setting_names
+from .flags import NETWORK, VIDEO_FLAGS, Parsed, setting_names
 
 # The kinds of file in the table: read; written whole (atomically) as an image or as text as the run goes;
 # a name pattern the run writes a file of at each checkpoint
 INPUT, IMAGE, STREAM, CHECKPOINTS, STATES = "input", "image", "stream", "checkpoint images", "resume states"
+# A clip as --content: numbered frames read; a video written whole (atomically); numbered frames written (each
+# atomically); the work folder beside the output (vgg.video.work)
+FRAMES_IN, VIDEO, FRAMES_OUT, WORK = "numbered frames in", "video", "numbered frames", "work folder"
 # This invocation's own, never taken from a state
 OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run", "keep_states")
 # With --resume: taken from the state unless given again (the inputs when the saved ones are gone)
@@ -58,7 +63,7 @@ class RunFile:
 
     @property
     def is_output(self) -> bool:
-        return self.kind in (IMAGE, STREAM)
+        return self.kind in (IMAGE, STREAM, VIDEO)
 
     @property
     def is_pattern(self) -> bool:
@@ -94,11 +99,19 @@ class Invocation:
     dry_run: bool = False
     resume: Resumed | None = None
     given: Mapping[str, str] = dataclasses.field(default_factory=dict)  # {dest: flag} typed on the command line
+    content_kind: str = kinds.IMAGE  # or a clip: kinds.VIDEO, kinds.FRAMES (vgg.video.kinds)
+    video: VideoSettings = dataclasses.field(default_factory=VideoSettings)  # used with a clip only
+
+    @property
+    def is_clip(self) -> bool:
+        """Whether --content is a video or numbered frames."""
+        return self.content_kind != kinds.IMAGE
 
     @property
     def flag_values(self) -> dict[str, Any]:
         """Every flag's value as the command line would give it (settings included)."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("config", "given")}
+        skipped = ("config", "given", "content_kind", "video")
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skipped}
         values["styles"] = list(self.styles)
         values["resume"] = self.resume.path if self.resume else None
         values.update({name: getattr(self.config, name) for name in setting_names()})
@@ -123,6 +136,8 @@ class Invocation:
 
     def files(self) -> tuple[RunFile, ...]:
         """The one table of the run's files (see the module docstring)."""
+        if self.is_clip:
+            return self._clip_files()
         rows = [RunFile("--content", self.content, INPUT)]
         rows += [RunFile("--styles", s, INPUT) for s in self.styles]
         state = self.resume.path if self.resume else None
@@ -136,6 +151,16 @@ class Invocation:
                                  IMAGE), ("--log", "log", STREAM)):  # fmt: skip
             if getattr(self, dest) is not None:
                 rows.append(RunFile(flag, getattr(self, dest), kind, kind == STREAM and self.continues(dest)))
+        return tuple(rows)
+
+    def _clip_files(self) -> tuple[RunFile, ...]:
+        """The table of a clip's run: the content, styles and network read, the output and its work folder."""
+        rows = [RunFile("--content", self.content, FRAMES_IN if self.content_kind == kinds.FRAMES else INPUT)]
+        rows += [RunFile("--styles", s, INPUT) for s in self.styles]
+        rows.append(RunFile("--network", self.network, INPUT))
+        out = FRAMES_OUT if kinds.output_kind(self.output) == kinds.FRAMES else VIDEO
+        rows.append(RunFile("--output", self.output, out))
+        rows.append(RunFile("--output", os.path.abspath(self.output) + ".frames", WORK))
         return tuple(rows)
 
     def saved(self) -> dict[str, Any]:
@@ -214,16 +239,25 @@ def build(parsed: Parsed) -> tuple[Invocation, dict[str, np.ndarray] | None]:
     config = _config(values, len(values["styles"]))
     if resumed is not None:
         _check_resumed_iteration(resumed, arrays, config)
-    fields = {f.name for f in dataclasses.fields(Invocation)} - {"config", "resume", "given", "network", "styles"}
+    own = {"config", "resume", "given", "network", "styles", "content_kind", "video"}
+    fields = {f.name for f in dataclasses.fields(Invocation)} - own
     invocation = Invocation(
         config=config,
         styles=tuple(values["styles"]),
         network=resolve_network(values["network"], by_default="network" not in given and values["network"] == NETWORK),
         resume=resumed,
         given=given,
+        content_kind=kinds.content_kind(values["content"]),
+        video=_video_settings(values),
         **{name: values[name] for name in fields},
     )
     return invocation, arrays
+
+
+def _video_settings(values: Mapping[str, Any]) -> VideoSettings:
+    settings = VideoSettings(**{name: values[name] for name in VIDEO_FLAGS})
+    settings.validate()
+    return settings
 
 
 def _check_resumed_iteration(resumed: Resumed, arrays: dict[str, np.ndarray], config: StyleConfig) -> None:

@@ -128,6 +128,10 @@ def write_images(events: Iterator[Event], writer: Writer) -> int:
 
 def run(inv: Invocation, resume: dict[str, np.ndarray] | None) -> int:
     """The run, or the dry run; the exit status."""
+    if inv.is_clip:
+        from . import clip_run  # only a clip's run imports the video extra
+
+        return clip_run.run(inv)
     loop = make_run(inv, resume)
     if inv.dry_run:
         print(dry_run.report(loop))

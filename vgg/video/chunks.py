@@ -1,0 +1,25 @@
+"""A long video split into chunks for separate workers (one task each), each starting ``lead`` frames early.
+
+A chunk is a range [start, end) of frames; ``VideoStylizer.frames(start, end, lead)`` stylises it from frame
+start - lead, keeps its own frames in the work folder and its lead frames apart, over which the video cross-fades
+from the previous chunk to this one (vgg.video.work). Chunks share nothing while they run but the work folder
+(each writes only its own frame files), so any executor that can run a function per chunk runs them in parallel;
+the video is assembled once every chunk is done. The flows of a chunk are computed by its own worker.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+
+LEAD = 4  # frames of lead-in and cross-fade per chunk (benchmarks/video_check.py measures the seam per lead)
+
+
+def chunk_ranges(count: int, frames_per_chunk: int, lead: int = LEAD) -> list[tuple[int, int]]:
+    """[start, end) of each chunk of at most ``frames_per_chunk`` frames; the last one may be longer (up to twice)
+    rather than shorter than the lead. ConfigError if a chunk would not be longer than the lead."""
+    if frames_per_chunk <= lead:
+        raise ConfigError(f"a chunk of {frames_per_chunk} frames must be longer than its {lead} frames of lead-in")
+    bounds = list(range(0, count, frames_per_chunk)) + [count]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] <= lead:
+        bounds.pop(-2)  # a short tail joins the chunk before it
+    return list(zip(bounds[:-1], bounds[1:]))
