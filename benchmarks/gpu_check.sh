@@ -95,4 +95,26 @@ OPENBLAS_NUM_THREADS=$last OMP_NUM_THREADS=$last stage profile_cpu 60 $PY -m ben
 
 for size in $GRAPH_SIZES; do [[ $size != "${GRAPH_SIZES%% *}" ]] && graph_check "$size"; done
 
+# 7. the later features, one run each on the device. A plan: PLAN_W wide (content and style), the whole graph
+#    against a plan forced by a --memory-limit between the leanest plan's need and the whole graph's (the first
+#    layers in strips), same iterations; a batch of
+#    4 photos (the network and style targets made once); a video (skipped where PyAV and OpenCV are missing).
+if [[ -n $QUICK ]]; then PLAN_W=256; PLAN_ITERS=2; DRY=(--dry-run); else PLAN_W=2048; PLAN_ITERS=10; DRY=(); fi
+PLAN_LIMIT=$($PY -c "from vgg.style import plans; w=$PLAN_W; need=lambda p: plans.peak_bytes((w,w),[(w,w)],p,backend='cupy')
+print(int((need(None) + min(map(need, plans.candidates(w))) / plans.PLAN_MARGIN) / 2))")
+stage plan_whole 120 "${CLI[@]}" --width "$PLAN_W" --iterations "$PLAN_ITERS" --output "$R/cli/plan_whole.png"
+stage plan_strips 150 "${CLI[@]}" --width "$PLAN_W" --iterations "$PLAN_ITERS" --output "$R/cli/plan_strips.png" \
+  --memory-limit "$PLAN_LIMIT" ${DRY[@]+"${DRY[@]}"}
+grep -h "strips" "$R/plan_strips.log" >> "$R/summary.txt" 2>/dev/null
+mkdir -p "$R/album" "$R/album_out" && for k in 1 2 3 4; do cp "$R/cli/content.png" "$R/album/photo$k.png"; done
+stage batch 120 "${CLI[@]}" --content "$R/album" --output "$R/album_out/{name}.png" --iterations "$PLAN_ITERS"
+grep -hE "^stylize: [0-9]+ items" "$R/batch.log" >> "$R/summary.txt"
+if $PY -c "import av, cv2" 2>/dev/null; then
+  stage video_clip 60 $PY -c "from fractions import Fraction; from vgg.video import media, synthetic
+media.write_video('$R/clip.mp4', synthetic.synthetic_clip(12, 96, 128), Fraction(12), None, False)"
+  stage video 180 "${CLI[@]}" --content "$R/clip.mp4" --output "$R/clip_out.mp4" --frame-iterations "$PLAN_ITERS" \
+    --first-frame-iterations "$PLAN_ITERS"
+  grep -hE "^stylize: (frame: [0-9]+\/|video)" "$R/video.log" | tail -2 >> "$R/summary.txt"
+else note "video: SKIPPED (PyAV or OpenCV not installed on this machine)"; fi
+
 note "total $(elapsed) s; results in $R"
