@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from ..report.terminal import MODES
 from ..style.config import CHOICES, LEARNING_RATES, StyleConfig
+from ..web.address import parse_address
 from .console import PROG
 
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding range, which every reproducible tool accepts
@@ -28,7 +29,8 @@ _SETTING_DEFAULTS = StyleConfig()
 OWN_DEFAULTS: dict[str, Any] = {
     "content": None, "styles": None, "output": None, "initial": None, "network": NETWORK, "overwrite": False,
     "width": None, "checkpoint_output": None, "resume": None, "keep_states": 1, "progress": "auto",
-    "progress_write": None, "progress_plot": None, "log": None, "dry_run": False, "tf32": False,
+    "progress_write": None, "progress_plot": None, "log": None, "dry_run": False, "tf32": False, "web": None,
+    "web_linger": 10.0,
 }  # fmt: skip
 
 
@@ -51,6 +53,22 @@ def seed_value(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if not 0 <= value <= SEED_MAX:
         raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_MAX}, got {value}")
+    return value
+
+
+def web_address(text: str) -> tuple[str, int]:
+    """argparse type: [HOST:]PORT for --web (host 127.0.0.1 unless written out)."""
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite number of seconds, 0 or more."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
     return value
 
 
@@ -183,13 +201,27 @@ def _reports(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dry-run", action="store_true", help="check everything, print the estimates, compute nothing")
 
 
+def _page(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the run's page in a browser")
+    g.add_argument(
+        "--web", metavar="[HOST:]PORT", type=web_address,
+        help="serve a page of the run (the image, the losses, save and stop) at this port of 127.0.0.1 (0: a free "
+        "one), or of HOST; its address, with its token, is printed at the start (default off)",
+    )  # fmt: skip
+    g.add_argument(
+        "--web-linger", metavar="SECONDS", type=seconds,
+        help="after the run, keep the page's server up until every open page shows the end, at most this long "
+        f"(default {OWN_DEFAULTS['web_linger']:g})",
+    )  # fmt: skip
+
+
 def _machine(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the machine")
     setting(g, "backend", "CPU (numpy) or CUDA GPU (cupy)")
     g.add_argument("--tf32", action="store_true", help="with --backend cupy: TF32 matrix multiplies (~1e-3 error)")
 
 
-SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _machine)
+SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _page, _machine)
 
 
 def build_parser() -> argparse.ArgumentParser:
