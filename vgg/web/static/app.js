@@ -214,8 +214,10 @@ function showItems(items) {
 function addNote(line) {
   const li = document.createElement("li");
   li.textContent = `${new Date().toLocaleTimeString()} ${line}`;
-  $("notes").append(li);
-  li.scrollIntoView({ block: "nearest" });
+  const notes = $("notes");
+  notes.append(li);
+  notes.scrollTop = notes.scrollHeight; // the newest in view, without scrolling the page
+
 }
 
 // ---- the event stream ----
