@@ -8,9 +8,9 @@ network) and SIZE x SIZE images, in three ways, alternated round by round (each 
 - ``off``: no --web;
 - ``idle``: --web, no page open;
 - ``page``: --web with a page open for the whole run: headless Chromium showing the real page (``--client
-  browser``, the system's Chromium through Playwright: started for each run, so that ``off`` has no browser
-  at all), or (``--client stream``) a Python client in this process that reads the event stream and fetches
-  each new image as the page does (at most every 0.5 s, once the last one is in).
+  browser``, the system's Chromium through Playwright: started before each such run and closed after it, so
+  that ``off`` has no browser at all), or (``--client stream``) a Python client in this process that reads
+  the event stream and fetches each new image as the page does (at most every 0.5 s, once the last is in).
 
 Each run's seconds per iteration come from its --log: the seconds between the read-backs after iteration
 ``skip`` and after the last, over the iterations between (the start-up, the network's loading and the
@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from typing import Any
 
 from benchmarks import common
 from benchmarks.bench_cli import write_inputs
@@ -87,10 +88,10 @@ def one_run(way: str, client: str, folder: str, inputs: list[str], args: argpars
            "--overwrite", "--progress", "never", "--log", log]  # fmt: skip
     if way != "off":
         cmd += ["--web", "127.0.0.1:0", "--web-linger", "0"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    url = next((m.group(1) for m in map(URL.search, proc.stderr) if m), None) if way != "off" else None
-    stop = threading.Event()
-    with Watching(way, client, url, folder, stop):
+    with Watching(way, client, folder) as watching:  # the browser starts before the run, not during it
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        if way != "off":
+            watching.show(next((m.group(1) for m in map(URL.search, proc.stderr) if m), ""))
         rest = proc.stderr.read()
         if proc.wait() != 0:
             raise SystemExit(f"web_overhead: the run failed: {rest.strip().splitlines()[-1:]}")
@@ -98,24 +99,30 @@ def one_run(way: str, client: str, folder: str, inputs: list[str], args: argpars
 
 
 class Watching:
-    """The page of the ``page`` way, open while the run goes (nothing for the others)."""
+    """The page of the ``page`` way: the client ready before the run starts, shown the page as soon as its address
+    is printed (before the network is loaded), closed after the run; nothing for the other ways."""
 
-    def __init__(self, way: str, client: str, url: str | None, folder: str, stop: threading.Event) -> None:
-        self.way, self.client, self.url, self.folder, self.stop = way, client, url, folder, stop
-        self.browser = None
+    def __init__(self, way: str, client: str, folder: str) -> None:
+        self.way, self.client, self.folder = way, client, folder
+        self.stop = threading.Event()
+        self.browser: Any = None
+        self.context: Any = None
 
     def __enter__(self) -> Watching:
-        if self.way != "page":
-            return self
-        if self.client == "stream":
-            threading.Thread(target=stream_client, args=(self.url, self.stop), daemon=True).start()
-            return self
-        from browser import open_browser
+        if self.way == "page" and self.client == "browser":
+            from browser import open_browser
 
-        self.browser = open_browser(tempfile.mkdtemp(dir=self.folder))
-        context = self.browser.__enter__()
-        context.new_page().goto(self.url)
+            self.browser = open_browser(tempfile.mkdtemp(dir=self.folder))
+            self.context = self.browser.__enter__()
         return self
+
+    def show(self, url: str) -> None:
+        if self.way != "page":
+            return
+        if self.context is not None:
+            self.context.new_page().goto(url)
+        else:
+            threading.Thread(target=stream_client, args=(url, self.stop), daemon=True).start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()

@@ -41,7 +41,7 @@ STATIC = {
     "style.css": ("style.css", "text/css"),
 }
 MAX_STREAMS = 16  # event streams open at once; more are refused (503)
-STREAM_INTERVAL = 0.25  # seconds between two writes of one event stream
+STREAM_INTERVAL = 1.0  # seconds between two writes of one event stream
 KEEPALIVE = 10.0  # seconds of silence after which a stream sends a comment
 POLL = 1.0  # seconds between two looks at whether a stream's page closed it
 SOCKET_TIMEOUT = 20.0  # a connection that takes no bytes for this long is dropped
@@ -51,7 +51,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 }
 

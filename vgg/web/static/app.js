@@ -3,15 +3,15 @@
 // event stream "events" (a snapshot, then messages: vgg/web/board.py) and the images "image/NAME.jpg".
 "use strict";
 
-const FRAME_INTERVAL = 500; // ms between two fetches of the best image, at most
-const CHART_INTERVAL = 250; // ms between two redraws of the chart, at most
+const FRAME_INTERVAL = 1000; // ms between two fetches of the best image, at most
+const CHART_INTERVAL = 1000; // ms between two redraws of the chart, at most
 const MAX_POINTS = 20000; // beyond, every other older point is dropped
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#111827", "#9333ea", "#ea580c", "#0891b2", "#a16207"];
 
 const $ = (id) => document.getElementById(id);
 const page = {
   points: [], terms: [], run: null, state: "starting",
-  frame: { wanted: 0, shown: -1, loading: false, last: 0, timer: null, url: null },
+  frame: { wanted: 0, shown: -1, loading: false, last: 0, timer: null },
   chartTimer: null, chartLast: 0, stream: null,
 };
 
@@ -38,20 +38,21 @@ function pumpFrame() {
   if (wait > 0) { f.timer = setTimeout(() => { f.timer = null; pumpFrame(); }, wait); return; }
   f.loading = true;
   f.last = Date.now();
-  fetch(`image/best.jpg?v=${f.wanted}`, { cache: "no-store" })
-    .then((r) => (r.ok ? r.blob().then((b) => showFrame(b, Number(r.headers.get("X-Frame-Version")))) : null))
-    .catch(() => null)
-    .finally(() => { f.loading = false; afterFrame(); pumpFrame(); });
-}
-
-function showFrame(blob, version) {
-  const f = page.frame, img = $("frame");
-  const url = URL.createObjectURL(blob);
-  img.onload = () => { if (f.url) URL.revokeObjectURL(f.url); f.url = url; };
-  img.src = url;
-  f.shown = Math.max(f.shown, version);
-  img.dataset.version = String(f.shown);
-  text($("caption"), page.state === "ended" ? "the final image" : "the best image so far");
+  const img = $("frame"), wanted = f.wanted;
+  const done = (shown) => {
+    img.onload = img.onerror = null;
+    if (shown) {
+      f.shown = Math.max(f.shown, wanted);
+      img.dataset.version = String(f.shown);
+      text($("caption"), page.state === "ended" ? "the final image" : "the best image so far");
+    }
+    f.loading = false;
+    afterFrame();
+    pumpFrame();
+  };
+  img.onload = () => done(true);
+  img.onerror = () => done(false);
+  img.src = `image/best.jpg?v=${wanted}`;
 }
 
 function afterFrame() {
@@ -98,7 +99,9 @@ function chartBounds(points, terms) {
 function drawChart() {
   const canvas = $("chart"), ctx = canvas.getContext("2d");
   const ratio = window.devicePixelRatio || 1, w = canvas.clientWidth || 560, h = Math.round(w * 0.46);
-  canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
+  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+    canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio); // a new buffer: only on a resize
+  }
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, w, h);
   canvas.dataset.points = String(page.points.length);
