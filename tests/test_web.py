@@ -11,10 +11,15 @@ import numpy as np
 import pytest
 from web_run import request
 
+import minigrad as mg
+from vgg import Run, random_vgg19
+from vgg.report.listeners import broadcast
+from vgg.style.loop import End, IterationDone
 from vgg.web import board as board_module
 from vgg.web.address import host_allowed, parse_address
 from vgg.web.board import RING, Board
-from vgg.web.frames import FRAME_INTERVAL, Frames
+from vgg.web.frames import FRAME_INTERVAL, MAX_FRAME_SIDE, Frames, encode
+from vgg.web.listener import WebListener, run_inputs
 from vgg.web.server import Handler, PageServer
 
 
@@ -181,3 +186,31 @@ def test_a_page_that_never_reads_never_makes_the_loop_wait(server, monkeypatch):
         loop.start()
         assert done.wait(timeout=60), "publishing waited on a page that does not read"
         assert get(server, "")[0] == 200
+
+
+def test_the_listener_feeds_every_term_the_progress_and_the_final_image():
+    """A run with an extra loss term (as a video's): every read-back's terms reach the board, the progress counts
+    iterations with the time left from the last ones, and the page's image becomes the End image."""
+    net = random_vgg19(seed=0, channel_scale=1 / 16)
+    rng = np.random.default_rng(1)
+    content, style = rng.uniform(0, 255, (12, 16, 3)).astype(np.float32), rng.uniform(0, 255, (12, 16, 3))
+    run = Run(net, content, [style.astype(np.float32)], iterations=4, seed=1,
+              extra={"pixel": lambda image: 0.5 * mg.l2_loss(image)})  # fmt: skip
+    board, frames, now, left = Board(), Frames(), [0.0], {}
+    run.best_image = lambda: np.zeros((12, 16, 3))  # the live image; the page must end on End's own
+    inputs = run_inputs(run, "c.png", ["s.png"], None)
+    listener = WebListener(board, frames, run, {"iterations": 4, "initial": None}, inputs, clock=lambda: now[0])
+    for event in broadcast(run.events(), [listener]):
+        now[0] += 2.0  # two seconds between events: an iteration is 6 s (started, losses read, done)
+        if isinstance(event, End):
+            final = event.image
+        elif isinstance(event, IterationDone):
+            left[event.i] = board.progress["left"]
+    snapshot = board.snapshot()
+    assert [p["i"] for p in snapshot["points"]] == [0, 1, 2, 3, 4]
+    assert all(list(p["losses"]) == ["content", "style", "tv", "pixel", "total"] for p in snapshot["points"])
+    assert snapshot["progress"] == {"i": 4, "n": 4, "stage": 0, "stages": 1, "elapsed": 24.0, "left": 0.0}
+    assert left == {0: 18.0, 1: 12.0, 2: 6.0, 3: 0.0}  # 6 s an iteration, times those left
+    assert snapshot["run"]["settings"] == {"iterations": "4"} and snapshot["status"]["state"] == "finishing"
+    assert [i["image"] for i in snapshot["run"]["inputs"]] == ["input-0", "input-1"]
+    assert frames.jpeg("best", snapshot["frame"])[0] == encode(final, MAX_FRAME_SIDE)

@@ -16,6 +16,8 @@ from cli_inputs import cli_argv, write_cli_inputs
 from PIL import Image
 from web_run import WebRun
 
+from vgg.web.server import PageServer
+
 REASON = missing()
 if REASON and os.environ.get("CI"):
     raise RuntimeError(f"the browser tests must run under CI: {REASON}")
@@ -73,6 +75,7 @@ def test_watch_save_and_stop_in_a_browser(files, tmp_path):
             page.goto(run.url)
             watch_image_and_chart(page)
             assert page.inner_text("#iteration").startswith("iteration ")
+            assert not page.is_visible("#items-box")  # a single run has no items
             page.click("#save")
             until(lambda: "saved the best" in page.inner_text("#notes"), "the save")
             assert (tmp_path / "o.saved-1.png").exists()
@@ -110,3 +113,26 @@ def test_the_page_shows_the_end_of_a_finished_run(files, tmp_path):
         finally:
             run.kill()
     assert out.exists()
+
+
+def test_the_page_lists_the_items_of_a_batch(tmp_path):
+    """What a batch or a video front end feeds (vgg/web/__init__.py): the items, done, running and waiting."""
+    server = PageServer("127.0.0.1", 0)
+    server.start()
+    try:
+        board = server.board
+        board.set_items(["a.jpg", "b.jpg", "c.jpg"])
+        board.item(0, "done", "a-out.jpg")
+        board.item(1, "running")
+        with open_browser(str(tmp_path / "profile")) as browser:
+            page = browser.new_page()
+            page.goto(server.url)
+            until(lambda: page.locator("#items li").count() == 3, "the items")
+            assert page.locator("#items li").all_inner_texts() == [
+                "a.jpg: done (a-out.jpg)", "b.jpg: running", "c.jpg: waiting"
+            ]  # fmt: skip
+            board.item(1, "failed", "out of memory")
+            until(lambda: page.get_attribute("#items li:nth-child(2)", "data-state") == "failed", "the failure")
+            assert page.is_visible("#items-box")
+    finally:
+        server.close()
