@@ -41,6 +41,8 @@ def check_flags(inv: Invocation) -> None:
             patterns.check_pattern(inv.checkpoint_output)
         except ConfigError as exc:
             raise ConfigError(f"--checkpoint-output {exc}") from None
+    if "web_linger" in inv.given and inv.web is None:
+        raise ConfigError(f"{inv.given['web_linger']} applies to --web only")
     if inv.keep_states < 0:
         raise ConfigError(f"--keep-states must be 0 (all) or more, got {inv.keep_states}")
     for optimizer, dests in OPTIMIZER_FLAGS.items():

@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..report.terminal import MODES
 from ..style.config import CHOICES, LEARNING_RATES, StyleConfig
 from ..video.settings import FLOW_PRESETS, VideoSettings, parse_rate
+from ..web.address import parse_address
 from .console import PROG
 
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding range, which every reproducible tool accepts
@@ -32,7 +33,7 @@ OWN_DEFAULTS: dict[str, Any] = {
     "content": None, "styles": None, "output": None, "initial": None, "network": NETWORK, "overwrite": False,
     "width": None, "checkpoint_output": None, "resume": None, "keep_states": 1, "progress": "auto",
     "progress_write": None, "progress_plot": None, "log": None, "dry_run": False, "tf32": False, "workers": None,
-    "cluster": None,
+    "cluster": None, "web": None, "web_linger": 10.0,
 }  # fmt: skip
 VIDEO_DEFAULTS = VideoSettings()
 VIDEO_FLAGS = tuple(f.name for f in dataclasses.fields(VideoSettings))  # each a flag, --temporal-weight ...
@@ -83,6 +84,22 @@ def frame_rate(text: str) -> Any:
         return parse_rate(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def web_address(text: str) -> tuple[str, int]:
+    """argparse type: [HOST:]PORT for --web (host 127.0.0.1 unless written out)."""
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite number of seconds, 0 or more."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    return value
 
 
 def nonempty(text: str) -> str:
@@ -266,6 +283,20 @@ def _video(p: argparse.ArgumentParser) -> None:
                    help="processes computing the flow ahead, 0: none (default: one per core, at most 8)")  # fmt: skip
 
 
+def _page(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the run's page in a browser")
+    g.add_argument(
+        "--web", metavar="[HOST:]PORT", type=web_address,
+        help="serve a page of the run (the image, the losses, save and stop) at this port of 127.0.0.1 (0: a free "
+        "one), or of HOST; its address, with its token, is printed at the start (default off)",
+    )  # fmt: skip
+    g.add_argument(
+        "--web-linger", metavar="SECONDS", type=seconds,
+        help="after the run, keep the page's server up until every open page shows the end, at most this long "
+        f"(default {OWN_DEFAULTS['web_linger']:g})",
+    )  # fmt: skip
+
+
 def _machine(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the machine")
     setting(g, "backend", "CPU (numpy) or CUDA GPU (cupy)")
@@ -289,7 +320,7 @@ def _batch(p: argparse.ArgumentParser) -> None:
                    "scheduler at ADDRESS, e.g. tcp://host:8786")  # fmt: skip
 
 
-SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _video, _machine, _batch)
+SECTIONS = (_inputs, _sizes, _losses, _start, _optimiser, _checkpoints, _reports, _video, _page, _machine, _batch)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,7 +42,8 @@ INPUT, IMAGE, STREAM, CHECKPOINTS, STATES = "input", "image", "stream", "checkpo
 # atomically); the work folder beside the output (vgg.video.work)
 FRAMES_IN, VIDEO, FRAMES_OUT, WORK = "numbered frames in", "video", "numbered frames", "work folder"
 # This invocation's own, never taken from a state
-OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run", "keep_states")
+OWN = ("resume", "overwrite", "progress", "progress_write", "progress_plot", "log", "dry_run", "keep_states", "web",
+       "web_linger")  # fmt: skip
 # With --resume: taken from the state unless given again (the inputs when the saved ones are gone)
 MAY_OVERRIDE = ("output", "network", "content", "styles", "initial", "checkpoint_output")
 PATH_FLAGS = ("content", "styles", "initial", "network", "output", "checkpoint_output")
@@ -97,6 +98,8 @@ class Invocation:
     keep_states: int = 1
     tf32: bool = False
     dry_run: bool = False
+    web: tuple[str, int] | None = None  # --web: (host, port) of the run's page
+    web_linger: float = 10.0  # --web-linger: seconds the page's server may wait for the pages after the run
     resume: Resumed | None = None
     given: Mapping[str, str] = dataclasses.field(default_factory=dict)  # {dest: flag} typed on the command line
     content_kind: str = kinds.IMAGE  # or a clip: kinds.VIDEO, kinds.FRAMES (vgg.video.kinds)

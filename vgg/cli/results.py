@@ -1,15 +1,17 @@
 """Writing what a run makes without losing it: a failed write never loses the image made so far.
 
-- ``Writer``: checkpoints (a failed one is reported once and the run goes on) and the result
+- ``Writer``: checkpoints (a failed one is reported once and the run goes on), the result
   (atomic; without --overwrite never over a file that appeared meanwhile; if it cannot be written,
-  the image is saved under a fallback name that the message gives).
+  the image is saved under a fallback name that the message gives), and the page's "save now"
+  (``snapshot``: a new file, never over any that is there).
 - ``Guarded``: a listener that writes a file (loss file, plot, run log) whose failure is reported once and
   then ignored: the run goes on without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,9 +26,13 @@ from .console import error, warning
 class Writer:
     """Writes the images of one run to --output and --checkpoint-output."""
 
-    def __init__(self, output: str, checkpoint_pattern: str | None, overwrite: bool) -> None:
+    def __init__(
+        self, output: str, checkpoint_pattern: str | None, overwrite: bool, reserved: Sequence[str] = ()
+    ) -> None:
         self.output, self.pattern, self.overwrite = output, checkpoint_pattern, overwrite
         self.checkpoint_failed = False
+        # the run's other outputs, which may not exist yet: "save now" never takes their names
+        self.reserved = {os.path.abspath(p) for p in (output, *reserved)}
 
     def checkpoint(self, i: int, image: np.ndarray) -> None:
         """Checkpoint i; a failure is reported (the first one only) and the run goes on. A checkpoint whose
@@ -51,6 +57,22 @@ class Writer:
         except ImageError as exc:
             return self._fallback(image, exc, what)
 
+    def snapshot(self, i: int, image: np.ndarray) -> str:
+        """The page's "save now" after iteration i: to the checkpoint file of i; where that name is taken (or there
+        is no --checkpoint-output) beside it (or --output) as STEM.saved-N.EXT, the first N free. Never over a file
+        that is there, --overwrite or not, nor on another output's name. The name; ImageError if it cannot be
+        written."""
+        first = checkpoint_name(self.pattern, i) if self.pattern is not None else None
+        for name in snapshot_names(first, self.output):
+            if os.path.lexists(name) or os.path.abspath(name) in self.reserved:
+                continue
+            try:
+                images.save_image(name, image, overwrite=False)
+                return name
+            except OutputExistsError as exc:  # it appeared meanwhile: its temporary copy goes, the next N is tried
+                os.unlink(exc.kept)
+        raise ImageError(f"{first or self.output}: no free name for the saved image beside it")
+
     def _fallback(self, image: np.ndarray, exc: ImageError, what: str) -> str | None:
         reasons = []
         for name in atomic.fallback_names(self.output):
@@ -63,6 +85,19 @@ class Writer:
             return name
         error(f"{exc}; {what} could not be saved anywhere else either ({reasons[-1]})")
         return None
+
+
+SNAPSHOTS = 10_000  # STEM.saved-N.EXT names tried, at most
+
+
+def snapshot_names(checkpoint: str | None, output: str) -> Iterator[str]:
+    """Where "save now" may write: the checkpoint file if there is one, then STEM.saved-1.EXT, STEM.saved-2.EXT...
+    beside it (or beside --output)."""
+    if checkpoint is not None:
+        yield checkpoint
+    stem, ext = os.path.splitext(checkpoint or output)
+    for n in range(1, SNAPSHOTS + 1):
+        yield f"{stem}.saved-{n}{ext}"
 
 
 class Guarded(Listener):

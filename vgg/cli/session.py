@@ -27,7 +27,7 @@ from ..report.terminal import ProgressListener
 from ..style.loop import Checkpoint, End, Event
 from ..style.pixels import MAX_SIDE, resize_to_width, scale_style, scaled_style_hw, width_hw
 from ..style.run import Run, TargetCache
-from . import checks, dry_run, signals
+from . import checks, dry_run, page, signals
 from .console import error, warning
 from .invocation import Invocation
 from .results import Guarded, Writer
@@ -86,9 +86,12 @@ def make_run(
         raise StateError(f"{inv.resume.path}: {exc}") from None
 
 
-def listeners(inv: Invocation, run: Run, terminal: bool = True) -> list[Listener]:
+def listeners(
+    inv: Invocation, run: Run, terminal: bool = True, server: Any = None, writer: Writer | None = None
+) -> list[Listener]:
     """What listens to the loop: the progress lines (``terminal``: a batch shows its own), the loss history and
-    its plot, the run log, the resume states (a failing file is reported once and left out; the run goes on)."""
+    its plot, the run log, the resume states (a failing file is reported once and left out; the run goes on), the
+    page (with ``server``, whose "save now" goes through ``writer``)."""
     out: list[Listener] = [ProgressListener(None, inv.progress)] if terminal else []
     if inv.progress_write is not None:
         history = HistoryListener(inv.progress_write, None, inv.overwrite, inv.continues("progress_write"))
@@ -109,6 +112,8 @@ def listeners(inv: Invocation, run: Run, terminal: bool = True) -> list[Listener
         pattern = inv.checkpoint_output
         name = lambda i: checkpoint_name(pattern, i)  # noqa: E731
         out.append(StateWriter(run, name, meta, _state_not_written, overwrite=inv.overwrite, keep=inv.keep_states))
+    if server is not None and writer is not None:
+        out.append(page.listener(server, inv, run, writer))
     return out
 
 
@@ -127,7 +132,14 @@ def write_images(events: Iterator[Event], writer: Writer) -> int:
 
 
 def run(inv: Invocation, resume: dict[str, np.ndarray] | None) -> int:
-    """The run, or the dry run; the exit status."""
+    """The run, or the dry run, with its page when asked for (--web); the exit status."""
+    with page.served(inv) as server:
+        code = _run(inv, resume, server)
+        page.ended(server, inv, code)
+        return code
+
+
+def _run(inv: Invocation, resume: dict[str, np.ndarray] | None, server: Any) -> int:
     if inv.is_clip:
         from . import clip_run  # only a clip's run imports the video extra
 
@@ -136,8 +148,9 @@ def run(inv: Invocation, resume: dict[str, np.ndarray] | None) -> int:
     if inv.dry_run:
         print(dry_run.report(loop))
         return 0
-    writer = Writer(inv.output, inv.checkpoint_output, inv.overwrite)
-    events = broadcast(loop.events(), listeners(inv, loop))
+    reserved = [row.path for row in inv.files() if row.is_output]
+    writer = Writer(inv.output, inv.checkpoint_output, inv.overwrite, reserved)
+    events = broadcast(loop.events(), listeners(inv, loop, server=server, writer=writer))
     try:
         return write_images(events, writer)
     except MemoryError as exc:  # numpy's, and cupy's OutOfMemoryError, which derives from it
