@@ -49,8 +49,9 @@ def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) 
     from minigrad import backend
     from vgg import Run, random_vgg19
 
-    backend.reuse_host_memory()  # as the CLI does
     plan = resolve_plan(plan_text, hw)
+    if plan is None:  # as the CLI does (vgg.cli.session): a kept heap for the plain graph, glibc's defaults for a plan
+        backend.reuse_host_memory()
     rng = np.random.default_rng(0)
     content = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
     style = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)

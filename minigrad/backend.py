@@ -168,16 +168,27 @@ def reuse_host_memory() -> bool:
     CLI and the benchmarks opt in; the library never calls it by itself. Returns False where
     it does not apply (not glibc).
     """
+    return _mallopt(mmap_max=0, trim_threshold=2**30)
+
+
+def release_host_memory() -> bool:
+    """Undo reuse_host_memory: large arrays from mmap() again, given back to the OS when freed (glibc's
+    defaults). A run whose arrays come in many sizes (a plan's strips) fragments a heap that is never given
+    back; this keeps its peak at what it holds. Returns False where it does not apply (not glibc)."""
+    return _mallopt(mmap_max=65536, trim_threshold=128 * 1024)
+
+
+def _mallopt(mmap_max: int, trim_threshold: int) -> bool:
     import ctypes
     import ctypes.util
 
-    m_trim_threshold, m_mmap_max = -1, -4
+    m_trim_threshold, m_mmap_max = -1, -4  # glibc's malloc.h
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, 2**30))
+    return bool(mallopt(m_mmap_max, mmap_max)) and bool(mallopt(m_trim_threshold, trim_threshold))
 
 
 def synchronize(array: Any) -> None:

@@ -181,6 +181,36 @@ def test_a_run_plans_each_scale_on_its_own(net):
     assert run.plans[0] is None and run.plans[1] is not None
 
 
+def test_the_full_size_plan_is_the_last_scales(net):
+    rng = np.random.default_rng(6)
+    content, style = rng.uniform(0, 255, (384, 512, 3)), rng.uniform(0, 255, (384, 512, 3))
+    budget = _a_budget_only_a_plan_meets((384, 512), [(384, 512)])
+    planned = Run(net, content, [style], scales=[32, 512], iterations=1, memory_limit=budget)
+    assert planned.full_size_plan() == plans.choose((384, 512), [(384, 512)], budget)
+    assert Run(net, content, [style], scales=[32, 512], iterations=1).full_size_plan() is None
+    forced = tiles.Plan("pool2", 8)
+    assert Run(net, content, [style], iterations=1, plan=forced).full_size_plan() == forced
+
+
+@pytest.mark.parametrize("planned", [False, True])
+def test_a_planned_run_keeps_glibcs_heap_defaults_the_plain_one_a_kept_heap(files, monkeypatch, planned):
+    """A plan's strips of several sizes fragment a heap that is never given back (20% over the estimate at
+    12 MP): only the plain graph keeps one."""
+    from minigrad import backend
+    from vgg.cli import flags, invocation, session
+
+    calls = []
+    monkeypatch.setattr(backend, "reuse_host_memory", lambda: calls.append("reuse"))
+    monkeypatch.setattr(backend, "release_host_memory", lambda: calls.append("release"))
+    argv = cli_argv(files, "o.png", 1, "--width", "512")
+    if planned:
+        argv += ["--memory-limit", str(_a_budget_only_a_plan_meets((409, 512), [(640, 512)]))]
+    inv, _ = invocation.build(flags.parse(argv))
+    run = session.make_run(inv, None)
+    assert (run.full_size_plan() is not None) is planned
+    assert calls == (["release"] if planned else ["reuse"])
+
+
 # ---- the command line ------------------------------------------------------------------------------------
 
 

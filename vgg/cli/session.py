@@ -75,15 +75,26 @@ def make_run(
     """The run of the loop the record asks for: inputs read, network loaded (by ``network(inv)`` when given: a
     batch's cache), the style targets shared through ``target_cache`` when given (vgg.style.run)."""
     content, styles, initial = read_images(inv)
-    if inv.config.backend == "numpy":
-        mg_backend.reuse_host_memory()  # the same big arrays every iteration: skip the page faults
     net = (network or load)(inv)
     config = dataclasses.replace(inv.config, memory_limit=checks.memory_budget(inv))  # the planner's budget
     try:
-        return Run(net, content, styles, initial, config, resume=resume, style_layers=inv.log is not None,
-                   target_cache=target_cache)  # fmt: skip
+        run = Run(net, content, styles, initial, config, resume=resume, style_layers=inv.log is not None,
+                  target_cache=target_cache)  # fmt: skip
     except StateError as exc:  # the run names the field; the file is this invocation's to name
         raise StateError(f"{inv.resume.path}: {exc}") from None
+    if inv.config.backend == "numpy":
+        _host_memory(run)
+    return run
+
+
+def _host_memory(run: Run) -> None:
+    """The plain graph allocates the same big arrays every iteration: a heap kept for reuse skips their page
+    faults. A plan's strips come in several sizes and would fragment that heap, which is never given back (a
+    12 MP run measured 20% above its estimate): there, glibc's defaults (benchmarks/RESULTS.md, print size)."""
+    if run.full_size_plan() is None:
+        mg_backend.reuse_host_memory()
+    else:
+        mg_backend.release_host_memory()
 
 
 def listeners(

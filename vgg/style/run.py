@@ -167,6 +167,11 @@ class Run:
         self.checkpointed: int | None = None  # the iteration of the last Checkpoint event
         self.previous_result: np.ndarray | None = None  # the last finished scale's result (RGB)
 
+    def full_size_plan(self) -> Plan | None:
+        """The plan the last (full-size) scale will be evaluated by (None: the plain graph)."""
+        content, styles = scales.stage_images(self.config, len(self.bounds) - 1, self.content, self.styles)
+        return self.forced_plan or choose_plan(self.config, self.net, content, styles)
+
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
         content, styles = scales.stage_images(self.config, index, self.content, self.styles)
         plan = self.forced_plan or choose_plan(self.config, self.net, content, styles)
