@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..files import atomic, patterns
 from ..report.batch import is_batch_log
 from . import checks, invocation
-from .flags import Parsed
+from .flags import VIDEO_FLAGS, Parsed
 from .invocation import INPUT, Invocation, RunFile
 
 # The flags that name an item's own files: with several contents each must have {name} (--log: or be the batch's)
@@ -58,10 +58,12 @@ class Batch:
 
 
 def is_batch(values: Mapping[str, Any]) -> bool:
-    """Whether the command line asks for a batch: several contents, a folder, --workers or --cluster."""
+    """Whether the command line asks for a batch: several contents, a folder, --workers or --cluster, or a video in
+    chunks (--frames-per-chunk: one task each, vgg.cli.clip_batch)."""
     content = values.get("content") or []
     distributed = values.get("workers") is not None or values.get("cluster") is not None
-    return distributed or len(content) > 1 or any(os.path.isdir(c) for c in content)
+    chunked = values.get("frames_per_chunk") is not None
+    return distributed or chunked or len(content) > 1 or any(os.path.isdir(c) for c in content)
 
 
 def build(parsed: Parsed) -> Batch:
@@ -185,14 +187,24 @@ def plan(item: Item, overwrite: bool) -> Item:
 def planned(batch: Batch) -> Batch:
     """The batch with each item's plan, every item to run checked as a single run is (ConfigError, ImageError)."""
     items = tuple(plan(item, batch.overwrite) for item in batch.items)
-    if items:
-        checks.check_flags(items[0].invocation)
+    for inv in _one_of_each_kind([item.invocation for item in items]):
+        checks.check_flags(inv)
     for item in items:
         if item.plan != SKIP:
             checks.check_files(item.invocation)
     if batch.log is not None:
         _check_batch_log(batch.log, batch.overwrite)
     return dataclasses.replace(batch, items=items)
+
+
+def _one_of_each_kind(records: list[Invocation]) -> list[Invocation]:
+    """A photo's record and a video's, to check the flags of each kind once; with videos in the batch, the video
+    flags are theirs, and the photo's record is checked without them."""
+    photo = next((r for r in records if not r.is_clip), None)
+    clip = next((r for r in records if r.is_clip), None)
+    if photo is not None and clip is not None:
+        photo = dataclasses.replace(photo, given={k: v for k, v in photo.given.items() if k not in VIDEO_FLAGS})
+    return [r for r in (photo, clip) if r is not None]
 
 
 def _check_batch_log(path: str, overwrite: bool) -> None:

@@ -281,6 +281,9 @@ def _video(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--flow-workers", type=int, metavar="N",
                    help="processes computing the flow ahead, 0: none (default: one per core, at most 8)")  # fmt: skip
+    g.add_argument("--frames-per-chunk", type=int, metavar="N",
+                   help="split each video into chunks of N frames, one task each, that run side by side on --workers "
+                   "or a --cluster (default there: all the videos' frames divided by the workers)")  # fmt: skip
 
 
 def _page(p: argparse.ArgumentParser) -> None:

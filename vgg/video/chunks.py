@@ -5,13 +5,23 @@ start - lead, keeps its own frames in the work folder and its lead frames apart,
 from the previous chunk to this one (vgg.video.work). Chunks share nothing while they run but the work folder
 (each writes only its own frame files), so any executor that can run a function per chunk runs them in parallel;
 the video is assembled once every chunk is done. The flows of a chunk are computed by its own worker.
+
+How long a chunk is (``frames_per_chunk``): as given (--frames-per-chunk), else the frames of all the videos of
+the batch divided among the workers, rounded up, so that every worker has about as many frames to make; but never
+under ``MIN_LEADS`` times the lead, so that no worker spends more than a third of its frames on lead-in. Several
+videos on as many workers or fewer therefore run one task each. The chunks a video's work folder was started with
+are kept in it (chunks.json): a run that goes on keeps them, whatever its workers.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 from ..errors import ConfigError
 
 LEAD = 4  # frames of lead-in and cross-fade per chunk (benchmarks/video_check.py measures the seam per lead)
+MIN_LEADS = 2  # a chunk has at least this many times the lead's frames (by default)
 
 
 def chunk_ranges(count: int, frames_per_chunk: int, lead: int = LEAD) -> list[tuple[int, int]]:
@@ -23,3 +33,9 @@ def chunk_ranges(count: int, frames_per_chunk: int, lead: int = LEAD) -> list[tu
     if len(bounds) > 2 and bounds[-1] - bounds[-2] <= lead:
         bounds.pop(-2)  # a short tail joins the chunk before it
     return list(zip(bounds[:-1], bounds[1:]))
+
+
+def frames_per_chunk(counts: Sequence[int], workers: int, lead: int = LEAD) -> int:
+    """The default chunk length for videos of ``counts`` frames on ``workers`` workers (module docstring)."""
+    share = math.ceil(sum(counts) / max(1, workers))
+    return max(share, MIN_LEADS * lead, lead + 1)

@@ -141,38 +141,62 @@ class VideoStylizer:
 
     def __init__(self, net: Any, source: Source, styles: Sequence[np.ndarray], config: StyleConfig,
                  settings: VideoSettings, work: WorkFolder,
-                 listen: Callable[[int], Sequence[Listener]] | None = None) -> None:  # fmt: skip
+                 listen: Callable[[int], Sequence[Listener]] | None = None,
+                 target_cache: TargetCache | None = None) -> None:  # fmt: skip
         self.net, self.source, self.styles, self.config = net, source, list(styles), config
         self.settings, self.work, self.listen = settings, work, listen
-        self.target_cache: TargetCache = {}  # the style targets, computed once for every frame
+        self.target_cache: TargetCache = {} if target_cache is None else target_cache  # computed once, every frame
+
+    def ranges(self, start: int = 0, end: int | None = None, lead: int = 0) -> list[tuple[int, int, int]]:
+        """(start, end, lead) of what frames(start, end, lead) runs: the whole video (no arguments) is the work
+        folder's chunks one after another (one chunk unless it was started split: vgg.video.work)."""
+        if start == 0 and end is None:
+            chunks = self.work.chunks(self.source.count)
+            return [(a, b, chunks.lead) for a, b in chunks.ranges]
+        return [(start, self.source.count if end is None else end, lead)]
 
     def flows(self, start: int = 0, end: int | None = None, lead: int = 0) -> FlowsDone:
-        """The flows the frames [start, end) still need, computed ahead."""
-        p = plan(self.work, start, self.source.count if end is None else end, lead)
+        """The flows the frames [start, end) (no arguments: the whole video) still need, computed ahead."""
+        indices = sorted({k for a, b, n in self.ranges(start, end, lead) for k in plan(self.work, a, b, n).flows()})
         workers = default_workers() if self.settings.flow_workers is None else self.settings.flow_workers
-        indices = p.flows()
         return compute_flows(self.source, self.work, indices, self.settings.flow_preset, workers) if indices else \
             FlowsDone(0, 0.0, 0.0)  # fmt: skip
 
     def frames(self, start: int = 0, end: int | None = None, lead: int = 0) -> Iterator[FrameDone]:
-        """Stylise frames [start, end) in order (a chunk: ``lead`` frames before it first), one event per frame."""
-        end = self.source.count if end is None else end
+        """Stylise frames [start, end) in order (a chunk: ``lead`` frames before it first; no arguments: the whole
+        video, chunk by chunk), one event per frame."""
+        for a, b, n in self.ranges(start, end, lead):
+            yield from self._chunk(a, b, n)
+
+    def _chunk(self, start: int, end: int, lead: int) -> Iterator[FrameDone]:
         p = plan(self.work, start, end, lead)
         if p.first >= p.end:
             return
         previous = self.work.load_frame(p.first - 1) if p.anchored else None
-        for k, content in enumerate(self.source.frames(p.first), start=p.first):
+        before = None  # content frame k-1
+        for k, content in enumerate(self.source.frames(max(0, p.first - 1)), start=max(0, p.first - 1)):
             if k >= p.end:
                 return
-            began = time.perf_counter()
-            image, losses = self._frame(k, content, previous)
-            previous = to_uint8(image).astype(np.float32)  # what the PNG holds: a resumed run continues alike
-            if k >= p.keep:
-                self.work.save_frame(k, previous)
-            else:
-                self.work.save_lead(k, previous)
+            if k >= p.first:
+                done, previous = self._made(k, content, before, previous, kept=k >= p.keep)
+                yield done
+            before = content
+
+    def _made(self, k: int, content: np.ndarray, before: np.ndarray | None, previous: np.ndarray | None,
+              kept: bool) -> tuple[FrameDone, np.ndarray]:  # fmt: skip
+        """Frame k made and placed; the image as placed. The flow of a kept frame is dropped once it is placed; a
+        lead frame's is left for the previous chunk's own frame k, which another worker may make later."""
+        began = time.perf_counter()
+        if previous is not None and before is not None and not self.work.has_flow(k):  # another chunk dropped it
+            _pair_job(self.work.path, k, before, content, self.settings.flow_preset)
+        image, losses = self._frame(k, content, previous)
+        image = to_uint8(image).astype(np.float32)  # what the PNG holds: a resumed run continues alike
+        if kept:
+            self.work.save_frame(k, image)
             self.work.drop_flow(k)
-            yield FrameDone(k, self.source.count, time.perf_counter() - began, losses, k >= p.keep)
+        else:
+            self.work.save_lead(k, image)
+        return FrameDone(k, self.source.count, time.perf_counter() - began, losses, kept), image
 
     def _frame(self, k: int, content: np.ndarray, previous: np.ndarray | None) -> tuple[np.ndarray, dict[str, float]]:
         """Frame k: from noise (no previous frame), or from the previous one warped, with the temporal loss."""

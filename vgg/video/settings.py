@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import ConfigError
+from .chunks import LEAD
 
 FLOW_PRESETS = ("ultrafast", "fast", "medium")  # OpenCV DIS presets, fastest first
 
@@ -27,6 +28,7 @@ class VideoSettings:
     flow_preset: str = "medium"
     frame_rate: Fraction | None = None  # of numbered frames in (a video's own rate otherwise)
     flow_workers: int | None = None  # processes computing the flow ahead; None: the machine's cores
+    frames_per_chunk: int | None = None  # a video split into chunks of this many frames (vgg.video.chunks)
 
     def validate(self) -> None:
         """ConfigError (one line, flag names) for a value out of range."""
@@ -38,6 +40,8 @@ class VideoSettings:
             (self.flow_preset in FLOW_PRESETS, f"--flow-preset must be one of {', '.join(FLOW_PRESETS)}"),
             (self.frame_rate is None or self.frame_rate > 0, f"--frame-rate must be positive, got {self.frame_rate}"),
             (self.flow_workers is None or self.flow_workers >= 0, "--flow-workers must be 0 (in this process) or more"),
+            (self.frames_per_chunk is None or self.frames_per_chunk > LEAD,
+             f"--frames-per-chunk must be more than a chunk's {LEAD} frames of lead-in, got {self.frames_per_chunk}"),
         ]  # fmt: skip
         problems = [message for ok, message in checks if not ok]
         if problems:
@@ -49,7 +53,8 @@ class VideoSettings:
     def computed(self) -> dict[str, object]:
         """What decides the frames (a work folder made with other values holds other frames)."""
         values = dataclasses.asdict(self)
-        for name in ("frame_rate", "flow_workers"):  # the rate is the assembly's; the workers change nothing
+        # the rate is the assembly's; the workers change nothing; the chunks are the work folder's own (chunks.json)
+        for name in ("frame_rate", "flow_workers", "frames_per_chunk"):
             values.pop(name)
         return json.loads(json.dumps(values))
 
