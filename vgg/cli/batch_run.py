@@ -26,7 +26,9 @@ from ..batch.summary import INTERRUPTED as ITEM_INTERRUPTED
 from ..report.batch import BatchLog, BatchView
 from . import clip_batch, dry_run, flags, item, signals
 from .batch import SKIP, Batch, Item, build, item_files, planned
+from .batch_page import BatchPage
 from .console import PROG, error, warning
+from .page import served
 from .results import Writer
 
 OnProgress = Callable[[BatchProgress], None]
@@ -36,9 +38,10 @@ class _Client:
     """The client's side of the items: events to progress, results to files and outcomes."""
 
     def __init__(self, batch: Batch, token: str, view: BatchView, tracker: BatchTracker, log: BatchLog | None,
-                 on_progress: OnProgress | None) -> None:  # fmt: skip
+                 on_progress: OnProgress | None, page: BatchPage | None) -> None:  # fmt: skip
         self.items = {i.name: i for i in batch.items}
         self.token, self.view, self.tracker, self.log, self.on_progress = token, view, tracker, log, on_progress
+        self.page = page
         self.outcomes: dict[str, ItemOutcome] = {}
 
     def say(self, text: str) -> None:
@@ -46,12 +49,16 @@ class _Client:
 
     def emit(self, progress: BatchProgress) -> None:
         self.view.update(progress)
+        if self.page is not None:
+            self.page.progress(progress)
         if self.on_progress is not None:
             self.on_progress(progress)
 
     def on_event(self, event: TaskEvent) -> None:
         name = event.key
         if event.kind == STOPPING:
+            if self.page is not None:
+                self.page.stop()
             self.say("stopping: no new item starts, the running ones save their best images so far (again: leave "
                      "at once)")  # fmt: skip
         elif event.kind in (STARTED, RESTARTED):
@@ -106,6 +113,8 @@ class _Client:
         return ItemOutcome(it.name, ITEM_FAILED, f"{result.reason}; {where}", worker, seconds)
 
     def _write(self, it: Item, image: np.ndarray, what: str) -> str | None:
+        if self.page is not None:
+            self.page.result(it.name, image)
         return Writer(it.invocation.output, None, it.invocation.overwrite).result(image, what)
 
     def _left(self, it: Item, status: str, reason: str, worker: str, seconds: float) -> ItemOutcome:
@@ -128,8 +137,8 @@ def _open_log(batch: Batch, todo: Sequence[Item], skipped: int) -> BatchLog | No
     return BatchLog(batch.log, head, first.config.backend, batch.overwrite)
 
 
-def run(batch: Batch, on_progress: OnProgress | None = None) -> Summary:
-    """Run a planned batch (vgg.cli.batch.planned); its summary, printed."""
+def run(batch: Batch, on_progress: OnProgress | None = None, page: BatchPage | None = None) -> Summary:
+    """Run a planned batch (vgg.cli.batch.planned); its summary, printed (and on ``page``, with --web)."""
     view = BatchView(None, batch.progress)
     todo = [i for i in batch.items if i.plan != SKIP]
     skipped = [ItemOutcome(i.name, SKIPPED, i.note) for i in batch.items if i.plan == SKIP]
@@ -140,14 +149,15 @@ def run(batch: Batch, on_progress: OnProgress | None = None) -> Summary:
         view.line(f"{PROG}: skipping {len(skipped)} of {len(batch.items)} items whose outputs are there already "
                   "(--overwrite redoes them)")  # fmt: skip
     tracker, token = BatchTracker(len(batch.items), len(skipped)), uuid.uuid4().hex
-    client = _Client(batch, token, view, tracker, _open_log(batch, todo, len(skipped)), on_progress)
+    client = _Client(batch, token, view, tracker, _open_log(batch, todo, len(skipped)), on_progress, page)
     for outcome in skipped:
         inv = client.items[outcome.name].invocation
         client.log_outcome(outcome, content=inv.content, output=inv.output)
     client.emit(tracker.record(START))
+    live = page.listen if page is not None and not batch.options.distributed else None  # a live run is here
     try:
         videos = clip_batch.Videos([i for i in todo if i.invocation.is_clip], batch.options, client.on_event)
-        tasks = [t for i in todo for t in (videos.tasks(i) if i.invocation.is_clip else [_task(i, token)])]
+        tasks = [t for i in todo for t in (videos.tasks(i) if i.invocation.is_clip else [_task(i, token, live)])]
         videos.start()
         finished = run_tasks(tasks, batch.options, videos.on_event)
         videos.close()
@@ -158,6 +168,8 @@ def run(batch: Batch, on_progress: OnProgress | None = None) -> Summary:
     ordered = tuple(outcomes.get(i.name, ItemOutcome(i.name, NOT_RUN)) for i in batch.items)
     summary = Summary(ordered, finished.stopped, finished.lost)
     client.emit(tracker.record(END))
+    if page is not None:
+        page.ended(summary)
     if client.log is not None:
         client.log.end(summary)
         client.log.close()
@@ -166,8 +178,8 @@ def run(batch: Batch, on_progress: OnProgress | None = None) -> Summary:
     return summary
 
 
-def _task(it: Item, token: str) -> Task:
-    return Task(it.name, item.run_item, item.ItemJob(it.name, it.invocation, token))
+def _task(it: Item, token: str, live: item.Listen | None) -> Task:
+    return Task(it.name, item.run_item, item.ItemJob(it.name, it.invocation, token, live))
 
 
 def dry_run_batch(batch: Batch) -> int:
@@ -186,7 +198,8 @@ def main(parsed: flags.Parsed) -> int:
     if batch.dry_run:
         return dry_run_batch(batch)
     try:
-        return run(batch).exit_status
+        with served(batch.items[0].invocation) as server:
+            return run(batch, page=None if server is None else BatchPage(server, batch)).exit_status
     except signals.ENDING as exc:  # a second signal: leave at once
         code = signals.exit_status(exc)
         error(f"{signals.WORDS[code]} again; leaving at once; every finished output is kept")

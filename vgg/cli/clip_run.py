@@ -14,7 +14,7 @@ from ..errors import LossNotFiniteError
 from ..files.images import load_image
 from ..report.terminal import ProgressListener
 from ..style.pixels import scale_style
-from . import checks, signals
+from . import checks, page, signals
 from .console import error, say, warning
 from .invocation import Invocation
 
@@ -52,8 +52,9 @@ def work_config(inv: Invocation, work: Any) -> Any:
     return inv.config
 
 
-def run(inv: Invocation) -> int:
-    """The clip's run; the exit status (0, 1 for a loss that is no longer finite, 2, or 128 + a signal)."""
+def run(inv: Invocation, server: Any = None) -> int:
+    """The clip's run; the exit status (0, 1 for a loss that is no longer finite, 2, or 128 + a signal);
+    ``server``: the page's (--web), which lists the frames and shows the one in progress."""
     from ..video.assemble import assemble
     from ..video.driver import VideoStylizer
     from ..video.source import open_source
@@ -70,13 +71,16 @@ def run(inv: Invocation) -> int:
     resumed = work.open(manifest(inv, source, config), inv.overwrite)
     done = len(work.done())
     say("video", _intro(source, resumed, done, work.path))
+    if server is not None:
+        page.clip_started(server, source.count, done, work.path)
 
-    def listen(index: int) -> list[Any]:
-        return [ProgressListener(None, inv.progress)] if config.print_iterations else []
+    def listen(index: int, frame_run: Any) -> list[Any]:
+        out: list[Any] = [ProgressListener(None, inv.progress)] if config.print_iterations else []
+        return out + ([page.frame_listener(server, inv, frame_run, index)] if server is not None else [])
 
     stylizer = VideoStylizer(net, source, styles, config, inv.video, work, listen)
     try:
-        return _go(inv, source, work, stylizer, assemble)
+        return _go(inv, source, work, stylizer, assemble, server)
     except LossNotFiniteError as exc:
         error(f"{exc} (frame {len(work.done())} of {source.count}); the finished frames are kept in {work.path}")
         return 1
@@ -97,13 +101,19 @@ def _intro(source: Any, resumed: bool, done: int, folder: str) -> str:
     return text + (f"; {done} finished already in {folder}, going on" if resumed else f"; work folder {folder}")
 
 
-def _go(inv: Invocation, source: Any, work: Any, stylizer: Any, assemble: Any) -> int:
+def _go(inv: Invocation, source: Any, work: Any, stylizer: Any, assemble: Any, server: Any) -> int:
+    if server is not None:
+        server.board.set_status("running", "the optical flow of the frames, ahead")
     flows = stylizer.flows()
     if flows.pairs:
         say("video", f"optical flow of {flows.pairs} frames in {flows.seconds:.2f} s")
     for done in stylizer.frames():
         losses = ", ".join(f"{k} {v:.4g}" for k, v in done.losses.items() if k != "total")
         say("frame", f"{done.index + 1}/{done.count} in {done.seconds:.2f} s: {losses}")
+        if server is not None:
+            page.frame_done(server, done.index, done.count, done.seconds)
+    if server is not None:
+        server.board.set_status("finishing", "assembling the video")
     for note in assemble(source, work, inv.output, _output_kind(inv), inv.overwrite):
         warning(note)
     say("video", f"wrote {inv.output}")

@@ -78,7 +78,7 @@ def _stylizer(job: ChunkJob, context: TaskContext, watch: _Watch) -> Any:
     checks.check_memory(inv, source.hw, [s.shape[:2] for s in styles])
     net = item.cached_network(inv)
     settings = inv.video if context.worker == LOCAL else dataclasses.replace(inv.video, flow_workers=0)
-    return VideoStylizer(net, source, styles, inv.config, settings, WorkFolder(inv.output), lambda k: [watch],
+    return VideoStylizer(net, source, styles, inv.config, settings, WorkFolder(inv.output), lambda k, run: [watch],
                          item.cached_targets(inv))  # fmt: skip
 
 

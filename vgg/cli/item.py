@@ -19,6 +19,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +44,19 @@ _NETWORKS: dict[tuple[Any, ...], Any] = {}  # (file, its size and time, pooling,
 _TARGETS: dict[tuple[Any, ...], TargetCache] = {}  # (network key, the style files, their scales) -> targets
 
 
+# More listeners of an item's run: (name, record, run, writer) -> listeners; only for items run in this process
+Listen = Callable[[str, Invocation, Any, Writer], Sequence[Listener]]
+
+
 @dataclass(frozen=True)
 class ItemJob:
-    """The payload of an item's task: its name, its record, and the batch's token (vgg.batch.marks)."""
+    """The payload of an item's task: its name, its record, the batch's token (vgg.batch.marks), and ``listen``
+    (the page's live view) when it runs in this process (a Dask task's payload is sent: it has none)."""
 
     name: str
     invocation: Invocation
     token: str
+    listen: Listen | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,7 @@ def _image(image: Any) -> np.ndarray | None:
     return None if image is None else to_uint8(image)
 
 
-def _attempt(inv: Invocation, context: TaskContext) -> ItemResult:
+def _attempt(inv: Invocation, context: TaskContext, job: ItemJob) -> ItemResult:
     """The run of one item; every way it ends as an ItemResult."""
     try:
         loop = session.make_run(inv, None, cached_network, cached_targets(inv))
@@ -126,7 +133,8 @@ def _attempt(inv: Invocation, context: TaskContext) -> ItemResult:
     except MemoryError as exc:
         return ItemResult(FAILED, reason=f"out of memory while reading the inputs ({exc or type(exc).__name__})")
     writer = Writer(inv.output, inv.checkpoint_output, inv.overwrite)
-    events = broadcast(loop.events(), [*session.listeners(inv, loop, terminal=False), _Watch(context)])
+    more = job.listen(job.name, inv, loop, writer) if job.listen is not None else []
+    events = broadcast(loop.events(), [*session.listeners(inv, loop, terminal=False), *more, _Watch(context)])
     try:
         for event in events:
             if isinstance(event, Checkpoint):
@@ -179,7 +187,7 @@ def run_item(job: ItemJob, context: TaskContext) -> ItemResult:
         remove_temporaries(inv)
     lines = io.StringIO()
     with contextlib.redirect_stderr(lines):
-        result = _attempt(inv, context)
+        result = _attempt(inv, context, job)
     _log_line(inv, job.name, context.worker, time.monotonic() - start, result)
     messages = tuple(line for line in lines.getvalue().splitlines() if line.strip())
     return dataclasses.replace(result, messages=messages, replaced=replaced)

@@ -32,6 +32,15 @@ ENDED = {
     143: "terminated (SIGTERM); the best image so far is in {output} (exit status 143)",
     129: "hung up (the terminal closed); the best image so far is in {output} (exit status 129)",
 }
+KEPT = "the finished frames are kept beside {output}: the same command goes on from the next one"
+CLIP_ENDED = {
+    0: "finished; the video is in {output}",
+    1: f"ended: a loss is no longer finite (exit status 1); {KEPT}",
+    2: "ended with an error (exit status 2; the terminal says what)",
+    130: f"{{how}}; {KEPT} (exit status 130)",
+    143: f"terminated (SIGTERM); {KEPT} (exit status 143)",
+    129: f"hung up (the terminal closed); {KEPT} (exit status 129)",
+}
 
 
 @contextlib.contextmanager
@@ -85,12 +94,13 @@ def ended(server: Any, inv: Invocation, code: int) -> None:
     if server is None:
         return
     how = "stopped from the page" if server.board.stop_wanted else "interrupted (Ctrl-C)"
-    text = ENDED.get(code, "ended with exit status {code}").format(output=inv.output, how=how, code=code)
+    texts = CLIP_ENDED if inv.is_clip else ENDED
+    text = texts.get(code, "ended with exit status {code}").format(output=inv.output, how=how, code=code)
     server.board.set_status("ended", text)
 
 
-def listener(server: Any, inv: Invocation, run: Run, writer: Writer) -> Listener:
-    """The listener that feeds the page from ``run``."""
+def listener(server: Any, inv: Invocation, run: Run, writer: Writer, item: int | None = None) -> Listener:
+    """The listener that feeds the page from ``run`` (``item``: its index in a batch)."""
     from ..web.listener import WebListener, run_inputs
 
     def save(i: int, image: np.ndarray) -> str:
@@ -102,6 +112,35 @@ def listener(server: Any, inv: Invocation, run: Run, writer: Writer) -> Listener
         say("web", f"saved the best image so far (after iteration {i + 1}) as {name}")
         return f"saved the best image so far (after iteration {i + 1}) as {name}"
 
-    settings = {k: v for k, v in inv.flag_values.items() if k not in ("web", "web_linger")}
     inputs = run_inputs(run, inv.content, inv.styles, inv.initial)
-    return WebListener(server.board, server.frames, run, settings, inputs, save)
+    return WebListener(server.board, server.frames, run, _settings(inv), inputs, save, item)
+
+
+def _settings(inv: Invocation) -> dict[str, Any]:
+    return {k: v for k, v in inv.flag_values.items() if k not in ("web", "web_linger")}
+
+
+def clip_started(server: Any, frames: int, done: int, folder: str) -> None:
+    """A video on the page: its frames as the items (those finished already marked), "save now" explained."""
+    board = server.board
+    board.set_items([f"frame {k + 1}" for k in range(frames)])
+    for k in range(done):
+        board.item(k, "done", "finished earlier")
+    board.save_not_here(f"nothing to save: every finished frame is kept in {folder} as it is made")
+
+
+def frame_listener(server: Any, inv: Invocation, run: Run, index: int) -> Listener:
+    """The listener that feeds the page from the run of a video's frame ``index``."""
+    from ..web.listener import WebListener
+
+    server.board.item(index, "running")
+    inputs: list[tuple[str, str, Any]] = [("content", f"{inv.content}, frame {index + 1}", run.content)]
+    inputs += [(f"style {k + 1}", path, image) for k, (path, image) in enumerate(zip(inv.styles, run.styles))]
+    if run.initial is not None:
+        inputs.append(("start", f"frame {index}'s result, warped onto this frame", run.initial))
+    return WebListener(server.board, server.frames, run, _settings(inv), inputs, None, index)
+
+
+def frame_done(server: Any, index: int, count: int, seconds: float) -> None:
+    server.board.item(index, "done", f"{seconds:.1f} s")
+    server.board.set_status("running", f"frame {index + 1} of {count} finished")

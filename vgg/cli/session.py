@@ -143,7 +143,7 @@ def _run(inv: Invocation, resume: dict[str, np.ndarray] | None, server: Any) -> 
     if inv.is_clip:
         from . import clip_run  # only a clip's run imports the video extra
 
-        return clip_run.run(inv)
+        return clip_run.run(inv, server)
     loop = make_run(inv, resume)
     if inv.dry_run:
         print(dry_run.report(loop))

@@ -137,11 +137,12 @@ def default_workers() -> int:
 
 
 class VideoStylizer:
-    """Stylises a clip's frames into a work folder; ``listen(index)``: listeners of that frame's loop events."""
+    """Stylises a clip's frames into a work folder; ``listen(index, run)``: listeners of the events of frame
+    ``index``'s run (vgg.style.run.Run)."""
 
     def __init__(self, net: Any, source: Source, styles: Sequence[np.ndarray], config: StyleConfig,
                  settings: VideoSettings, work: WorkFolder,
-                 listen: Callable[[int], Sequence[Listener]] | None = None,
+                 listen: Callable[[int, Run], Sequence[Listener]] | None = None,
                  target_cache: TargetCache | None = None) -> None:  # fmt: skip
         self.net, self.source, self.styles, self.config = net, source, list(styles), config
         self.settings, self.work, self.listen = settings, work, listen
@@ -214,7 +215,7 @@ class VideoStylizer:
             config = dataclasses.replace(config, iterations=s.frame_iterations, initial_noiseblend=0.0)
         run = Run(self.net, content, self.styles, initial, config, target_cache=self.target_cache, extra=extra)
         image, losses = None, {}
-        for event in broadcast(run.events(), self.listen(k) if self.listen else []):
+        for event in broadcast(run.events(), self.listen(k, run) if self.listen else []):
             if isinstance(event, LossesRead):
                 losses = event.losses
             elif isinstance(event, End):

@@ -21,5 +21,6 @@ A front end of several runs (a batch, a video) serves one page for all of them::
     server.wait_streams_closed(linger); server.close()
 
 Each WebListener starts the page's run view again (its loss curves, progress and inputs); the list of items,
-the notes and the status stay for the whole batch.
+the notes and the status stay for the whole batch. The command line's front ends do this in
+``vgg.cli.batch_page`` (a batch) and ``vgg.cli.page`` (a single run, a video's frames).
 """

@@ -13,7 +13,8 @@ The kinds of message (each also a field of the snapshot, see ``snapshot()``):
 - ``progress``: ``i`` (iterations done), ``n``, ``stage``, ``stages``, ``elapsed`` and ``left`` (seconds).
 - ``frame``: ``version``, bumped when the best image may have changed (the image itself is fetched by the
   page, when it can show it: vgg.web.frames).
-- ``items``: ``items``, the list of a batch or video (name, state: waiting, running, done or failed, note).
+- ``items``: ``items``, the list of a batch or video (name, state: waiting, running, done, failed, interrupted
+  or skipped, note).
 - ``status``: ``state`` (starting, running, finishing, stopping, ended) and ``message``.
 - ``note``: ``text``, a line for the page's log (a save, a failure).
 """
@@ -49,6 +50,7 @@ class Board:
         self.status: dict[str, Any] = {"state": "starting", "message": "loading the inputs and the network"}
         self.notes: collections.deque[str] = collections.deque(maxlen=MAX_NOTES)
         self.save_wanted = False
+        self.save_elsewhere: str | None = None  # why "save now" has nothing to do (None: it saves)
         self.stop_wanted = False
         self._stopper: Callable[[], None] | None = None
         self.interrupts = False  # whether "stop" interrupts the main thread (else the listener raises)
@@ -102,6 +104,12 @@ class Board:
         items[k].update(state=state, note=note)
         self.publish("items", {"items": items})
 
+    def save_not_here(self, reason: str | None) -> None:
+        """From now on "save now" answers ``reason`` and saves nothing (a video keeps each frame as it is
+        finished; a batch on workers has no run in this process); None: it saves again."""
+        with self._cond:
+            self.save_elsewhere = reason
+
     def take_save(self) -> bool:
         """Whether the page asked to save since the last call (the flag is cleared)."""
         if not self.save_wanted:  # the common case, without the lock
@@ -138,6 +146,8 @@ class Board:
         with self._cond:
             if self.status["state"] not in ("starting", "running"):
                 return "nothing to save now: the run is " + self.status["state"]
+            if self.save_elsewhere is not None:
+                return self.save_elsewhere
             self.save_wanted = True
         return "saving the best image so far at the next iteration"
 

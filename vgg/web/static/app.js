@@ -212,6 +212,8 @@ function showItems(items) {
     li.textContent = `${item.name}: ${item.state}${item.note ? ` (${item.note})` : ""}`;
     return li;
   }));
+  const list = $("items"), running = list.querySelector('[data-state="running"]');
+  if (running) list.scrollTop = running.offsetTop - list.clientHeight / 2; // a long video's frame in view
 }
 
 function addNote(line) {
