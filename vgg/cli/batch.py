@@ -79,7 +79,7 @@ def build(parsed: Parsed) -> Batch:
     options = ExecutorOptions(workers=values["workers"], cluster=values["cluster"], resources=gpu)
     check_options(options)
     files, from_folders = contents.expand(values["content"])
-    batch_log = _batch_log(values)
+    batch_log = _batch_log(values, len(files) > 1 or bool(from_folders))
     if values["seed"] is None:
         values["seed"] = secrets.randbits(31)  # one seed for every item, drawn here so that each log names it
     items = [Item(contents.item_name(p), _record(values, parsed.given, p)) for p in files]
@@ -89,11 +89,12 @@ def build(parsed: Parsed) -> Batch:
                  tuple(left_out))  # fmt: skip
 
 
-def _batch_log(values: Mapping[str, Any]) -> str | None:
-    """ConfigError unless each per-item flag given has {name} (--output: or is a folder); the batch log."""
+def _batch_log(values: Mapping[str, Any], several: bool) -> str | None:
+    """With ``several`` contents, ConfigError unless each per-item flag given has {name} (--output: or is a
+    folder); the batch log. One content (on --workers, or a video in chunks) names its files as a single run does."""
     for flag, dest in PER_ITEM:
         value = values[dest]
-        if value is None or contents.NAME in value or dest == "log":
+        if not several or value is None or contents.NAME in value or dest == "log":
             continue
         if dest == "output" and (value.endswith(os.sep) or os.path.isdir(value)):
             continue
