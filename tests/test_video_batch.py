@@ -131,12 +131,12 @@ def test_an_interrupted_split_run_goes_on_with_only_the_unfinished_frames(inputs
                                                                          monkeypatch):  # fmt: skip
     real, made = driver.VideoStylizer._frame, []
 
-    def interrupted_at_8(self, k, content, previous):
+    def interrupted_at_8(self, k, content, previous, *anchor):
         if k == 8 and "stop" not in made:
             made.append("stop")
             signal.raise_signal(signal.SIGINT)  # as Ctrl-C: the batch stops after this frame's first iteration
         made.append(k)
-        return real(self, k, content, previous)
+        return real(self, k, content, previous, *anchor)
 
     monkeypatch.setattr(driver.VideoStylizer, "_frame", interrupted_at_8)
     argv = _argv(inputs, [inputs / "a.mp4"], tmp_path / "a_%02d.png", "--frames-per-chunk", 6)

@@ -8,15 +8,19 @@ stylisation: they are computed ahead, for every frame still to do, in parallel p
 work folder until their frame is finished (vgg.video.work).
 
 A chunk [start, end) of a long video, for another worker, starts ``lead`` frames before ``start``: its first
-kept frame then already follows frames of its own, as in the middle of a run. Its lead frames are kept apart
-(vgg.video.work): the video cross-fades over them from the previous chunk's frames to this chunk's, since two
-chunks that never see each other's frames settle on different textures.
+kept frame then already follows frames of its own, as in the middle of a run. It starts (at start - lead) not
+from noise but from frame 0's stylisation (the work folder's, or made for it and not kept) warped onto that frame
+by the content's backward flows of all the frames between, composed (vgg.video.flow.composed_backward): the
+chunks then grow from one texture, as the frames of one run do, instead of settling on textures of their own
+(vgg.video.chunks gives the figures). Its lead frames are kept apart (vgg.video.work): the video cross-fades
+over them from the previous chunk's frames to this chunk's.
 Every finished frame is placed in the work folder; the same call again goes on from the next unfinished one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -174,23 +178,35 @@ class VideoStylizer:
         if p.first >= p.end:
             return
         previous = self.work.load_frame(p.first - 1) if p.anchored else None
+        anchor = self._anchor(p.first) if not p.anchored and p.first > 0 else None
         before = None  # content frame k-1
         for k, content in enumerate(self.source.frames(max(0, p.first - 1)), start=max(0, p.first - 1)):
             if k >= p.end:
                 return
             if k >= p.first:
-                done, previous = self._made(k, content, before, previous, kept=k >= p.keep)
+                done, previous = self._made(k, content, before, previous, k >= p.keep, anchor)
+                anchor = None
                 yield done
             before = content
 
+    def _anchor(self, k: int) -> np.ndarray:
+        """Where a chunk starting at frame k > 0 starts from: frame 0 as stylised (the work folder's, else made here
+        and not kept), warped onto frame k by the content's backward flows of frames 1..k composed."""
+        if 0 in self.work.done():
+            first = self.work.load_frame(0)
+        else:
+            first = to_uint8(self._frame(0, next(self.source.frames(0)), None)[0]).astype(np.float32)
+        frames = itertools.islice(self.source.frames(0), k + 1)
+        return flow.warp(first, flow.composed_backward(frames, self.settings.flow_preset))
+
     def _made(self, k: int, content: np.ndarray, before: np.ndarray | None, previous: np.ndarray | None,
-              kept: bool) -> tuple[FrameDone, np.ndarray]:  # fmt: skip
+              kept: bool, anchor: np.ndarray | None = None) -> tuple[FrameDone, np.ndarray]:  # fmt: skip
         """Frame k made and placed; the image as placed. The flow of a kept frame is dropped once it is placed; a
         lead frame's is left for the previous chunk's own frame k, which another worker may make later."""
         began = time.perf_counter()
         if previous is not None and before is not None and not self.work.has_flow(k):  # another chunk dropped it
             _pair_job(self.work.path, k, before, content, self.settings.flow_preset)
-        image, losses = self._frame(k, content, previous)
+        image, losses = self._frame(k, content, previous, anchor)
         image = to_uint8(image).astype(np.float32)  # what the PNG holds: a resumed run continues alike
         if kept:
             self.work.save_frame(k, image)
@@ -199,11 +215,15 @@ class VideoStylizer:
             self.work.save_lead(k, image)
         return FrameDone(k, self.source.count, time.perf_counter() - began, losses, kept), image
 
-    def _frame(self, k: int, content: np.ndarray, previous: np.ndarray | None) -> tuple[np.ndarray, dict[str, float]]:
-        """Frame k: from noise (no previous frame), or from the previous one warped, with the temporal loss."""
+    def _frame(self, k: int, content: np.ndarray, previous: np.ndarray | None,
+               anchor: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:  # fmt: skip
+        """Frame k: from noise (no previous frame; a chunk's first: from its ``anchor``, vgg.video.chunks), or from
+        the previous one warped, with the temporal loss."""
         s, config, extra, initial = self.settings, self.config, None, None
         if previous is None:
             config = dataclasses.replace(config, iterations=s.first_iterations(config.iterations))
+            if anchor is not None:
+                initial, config = anchor, dataclasses.replace(config, initial_noiseblend=0.0)
         else:
             saved = self.work.load_flow(k)
             if saved is None:  # not computed ahead (a caller that skipped flows()): now, here
