@@ -29,7 +29,7 @@ DASK = "Dask distributed is not installed: pip install -e '.[cluster]'"
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = write_cli_inputs(tmp_path_factory.mktemp("video_batch"), "new")
-    write_clip(root / "a.mp4", clip(12))
+    write_clip(root / "a.mp4", clip(18))
     write_clip(root / "b.mp4", clip(6)[::-1])
     return root
 
@@ -54,11 +54,11 @@ def alone(inputs, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def split(inputs, tmp_path_factory):
-    """Video a split into chunks of 6 frames, run serially: the reference of the split runs."""
+    """Video a split into chunks of 9 frames, run serially: the reference of the split runs."""
     out = tmp_path_factory.mktemp("split")
     import stylize_cli
 
-    assert stylize_cli.main(_argv(inputs, [inputs / "a.mp4"], out / "a_%02d.png", "--frames-per-chunk", 6)) == 0
+    assert stylize_cli.main(_argv(inputs, [inputs / "a.mp4"], out / "a_%02d.png", "--frames-per-chunk", 9)) == 0
     return _numbered(out, "a")
 
 
@@ -90,7 +90,7 @@ def test_several_videos_run_serially_one_task_each_as_single_runs_make_them(inpu
     keys = _recording(monkeypatch)
     code, err = run_cli(capsys, _argv(inputs, [inputs / "a.mp4", inputs / "b.mp4"], tmp_path / "{name}_%02d.png"))
     assert code == 0 and "2 items: 2 done" in err, err
-    assert keys == ["a/0-12", "b/0-6"]
+    assert keys == ["a/0-18", "b/0-6"]
     for name in ("a", "b"):
         _same(_numbered(tmp_path, name), alone[name])
     assert not list(tmp_path.glob("*.frames"))  # the work folders are gone
@@ -101,7 +101,7 @@ def test_on_two_workers_several_videos_are_one_task_each_the_single_runs_videos(
     argv = _argv(inputs, [inputs / "a.mp4", inputs / "b.mp4"], tmp_path / "{name}_%02d.png", "--workers", 2)
     code, err = run_cli(capsys, argv)
     assert code == 0 and "2 items: 2 done" in err, err
-    for name in ("a", "b"):  # 18 frames on 2 workers: 9 a chunk, and a's 3 left over join its first: one task each
+    for name in ("a", "b"):  # 24 frames on 2 workers: 12 a chunk, at least twice the lead (16): one task each
         _same(_numbered(tmp_path, name), alone[name])
 
 
@@ -109,46 +109,46 @@ def test_a_video_split_in_chunks_across_two_workers_is_the_serial_split(inputs, 
                                                                         monkeypatch):  # fmt: skip
     pytest.importorskip("distributed", reason=DASK)
     keys = _recording(monkeypatch)
-    code, err = run_cli(capsys, _argv(inputs, [inputs / "a.mp4"], tmp_path / "s.mp4", "--frames-per-chunk", 6))
-    assert code == 0 and keys == ["a/0-6", "a/6-12"], err  # serially: its two chunks in turn
+    code, err = run_cli(capsys, _argv(inputs, [inputs / "a.mp4"], tmp_path / "s.mp4", "--frames-per-chunk", 9))
+    assert code == 0 and keys == ["a/0-9", "a/9-18"], err  # serially: its two chunks in turn
     frames, rate, _ = read_video(tmp_path / "s.mp4")
-    assert len(frames) == 12 and rate == RATE
-    argv = _argv(inputs, [inputs / "a.mp4"], tmp_path / "w_%02d.png", "--frames-per-chunk", 6, "--workers", 2)
+    assert len(frames) == 18 and rate == RATE
+    argv = _argv(inputs, [inputs / "a.mp4"], tmp_path / "w_%02d.png", "--frames-per-chunk", 9, "--workers", 2)
     code, err = run_cli(capsys, argv)
     assert code == 0 and "1 item: 1 done" in err, err
     assert err.count("stylize: done: a -> ") == 1 and "failed" not in err, err  # assembled once, when all is done
     frames = _numbered(tmp_path, "w")
     _same(frames, split)
-    _same(frames[:2], alone["a"][:2])  # before the second chunk's lead-in, the frames of one run
-    assert all(np.abs(f.astype(int) - g).max() > 8 for f, g in zip(frames[6:], alone["a"][6:]))  # after: its own
-    argv = _argv(inputs, [inputs / "a.mp4"], tmp_path / "w.mp4", "--frames-per-chunk", 6, "--workers", 2)
+    _same(frames[:1], alone["a"][:1])  # before the second chunk's lead-in, the frames of one run
+    assert all(np.abs(f.astype(int) - g).max() > 8 for f, g in zip(frames[9:], alone["a"][9:]))  # after: its own
+    argv = _argv(inputs, [inputs / "a.mp4"], tmp_path / "w.mp4", "--frames-per-chunk", 9, "--workers", 2)
     code, err = run_cli(capsys, argv)
     frames, rate, _ = read_video(tmp_path / "w.mp4")
-    assert code == 0 and len(frames) == 12 and rate == RATE
+    assert code == 0 and len(frames) == 18 and rate == RATE
 
 
 def test_an_interrupted_split_run_goes_on_with_only_the_unfinished_frames(inputs, split, tmp_path, capsys,
                                                                          monkeypatch):  # fmt: skip
     real, made = driver.VideoStylizer._frame, []
 
-    def interrupted_at_8(self, k, content, previous, *anchor):
-        if k == 8 and "stop" not in made:
+    def interrupted_at_11(self, k, content, previous, *anchor):
+        if k == 11 and "stop" not in made:
             made.append("stop")
             signal.raise_signal(signal.SIGINT)  # as Ctrl-C: the batch stops after this frame's first iteration
         made.append(k)
         return real(self, k, content, previous, *anchor)
 
-    monkeypatch.setattr(driver.VideoStylizer, "_frame", interrupted_at_8)
-    argv = _argv(inputs, [inputs / "a.mp4"], tmp_path / "a_%02d.png", "--frames-per-chunk", 6)
+    monkeypatch.setattr(driver.VideoStylizer, "_frame", interrupted_at_11)
+    argv = _argv(inputs, [inputs / "a.mp4"], tmp_path / "a_%02d.png", "--frames-per-chunk", 9)
     code, err = run_cli(capsys, argv)
-    assert code == 130 and "8 of 12 frames are finished" in err, err
+    assert code == 130 and "11 of 18 frames are finished" in err, err
     assert sorted(os.listdir(tmp_path)) == ["a_%02d.png.frames"]  # nothing assembled from a part
-    assert made == [0, 1, 2, 3, 4, 5, 2, 3, 4, 5, 6, 7, "stop", 8]  # chunk 2 starts with its lead-in, frames 2-5
+    assert made == [*range(9), *range(1, 9), 9, 10, "stop", 11]  # chunk 2 starts with its lead-in, frames 1-8
     del made[:]
     made.append("stop")
     code, err = run_cli(capsys, argv)
     assert code == 0, err
-    assert made == ["stop", 8, 9, 10, 11]  # only the unfinished frames, from the finished frame 7
+    assert made == ["stop", *range(11, 18)]  # only the unfinished frames, from the finished frame 10
     _same(_numbered(tmp_path, "a"), split)
     assert not list(tmp_path.glob("*.frames"))
 
@@ -157,12 +157,12 @@ def test_a_video_is_assembled_only_from_complete_frames(inputs, tmp_path, capsys
     real = driver.VideoStylizer.frames
 
     def second_chunk_makes_nothing(self, start=0, end=None, lead=0):
-        return iter(()) if start == 6 else real(self, start, end, lead)
+        return iter(()) if start == 9 else real(self, start, end, lead)
 
     monkeypatch.setattr(driver.VideoStylizer, "frames", second_chunk_makes_nothing)
-    code, err = run_cli(capsys, _argv(inputs, [inputs / "a.mp4"], tmp_path / "a.mp4", "--frames-per-chunk", 6))
+    code, err = run_cli(capsys, _argv(inputs, [inputs / "a.mp4"], tmp_path / "a.mp4", "--frames-per-chunk", 9))
     assert code == 1, err
-    assert "frame 6 of 12 is not finished; the video is not assembled" in err
+    assert "frame 9 of 18 is not finished; the video is not assembled" in err
     assert sorted(os.listdir(tmp_path)) == ["a.mp4.frames"]
 
 
