@@ -75,12 +75,12 @@ def test_an_interrupted_run_goes_on_from_the_next_frame_and_makes_the_same_frame
     assert code == 0, err
     real, made, stopped = driver.VideoStylizer._frame, [], []
 
-    def interrupted_at_6(self, k, content, previous):
+    def interrupted_at_6(self, k, content, previous, *anchor):
         if k == 6 and not stopped:
             stopped.append(k)
             raise KeyboardInterrupt
         made.append(k)
-        return real(self, k, content, previous)
+        return real(self, k, content, previous, *anchor)
 
     monkeypatch.setattr(driver.VideoStylizer, "_frame", interrupted_at_6)
     output = tmp_path / "b" / "%02d.png"

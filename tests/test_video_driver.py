@@ -59,7 +59,8 @@ def test_a_chunk_keeps_only_its_frames_after_its_lead_in(net, source, tmp_path):
     assert [(d.index, d.kept) for d in done] == [(3, False), (4, False), (5, False), (6, True), (7, True), (8, True),
                                                  (9, True)]  # fmt: skip
     assert work.done() == {6, 7, 8, 9}
-    assert not any(work.has_flow(k) for k in range(12))  # each flow is dropped once its frame is done
+    # a kept frame's flow is dropped once it is placed; a lead frame's is left for the previous chunk's frame
+    assert [k for k in range(12) if work.has_flow(k)] == [4, 5]
 
 
 def test_flows_computed_in_worker_processes_are_the_flows_computed_here(source, tmp_path):
@@ -98,3 +99,20 @@ def test_the_video_cross_fades_over_a_chunks_lead_frames(tmp_path):
         work.save_lead(k, np.full((2, 2, 3), 200.0))
     shown = [f[0, 0, 0] for f in finished(work, 6)]
     assert shown == [0, 30, int(60 + (200 - 60) / 3), int(90 + 2 * (200 - 90) / 3), 120, 150]
+
+
+def test_a_chunk_starts_from_frame_0_warped_and_so_agrees_with_the_frames_before_it(net, source, tmp_path,
+                                                                                   monkeypatch):  # fmt: skip
+    """A chunk alone (frame 0 made for it, not kept) from frame 3 against the whole run's frames: from frame 0's
+    stylisation warped by the composed flows, its first kept frame is much nearer the whole run's than from noise."""
+    folders = [tmp_path / name for name in ("whole", "anchored", "noise")]
+    for folder in folders:
+        folder.mkdir()
+    whole, _ = _stylise(net, source, folders[0], 1e3)
+    anchored, done = _stylise(net, source, folders[1], 1e3, start=6, end=10, lead=3)
+    assert anchored.done() == {6, 7, 8, 9} and [d.index for d in done] == [3, 4, 5, 6, 7, 8, 9]
+    monkeypatch.setattr(VideoStylizer, "_anchor", lambda self, k: None)
+    noise, _ = _stylise(net, source, folders[2], 1e3, start=6, end=10, lead=3)
+    apart = {name: np.abs(work.load_frame(6) - whole.load_frame(6)).mean() for name, work in
+             (("anchored", anchored), ("noise", noise))}  # fmt: skip
+    assert apart["anchored"] < 0.5 * apart["noise"], apart

@@ -19,7 +19,7 @@ import queue
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dask
@@ -155,6 +155,23 @@ def _connect(options: ExecutorOptions) -> tuple[Client, LocalCluster | None]:
     return client, cluster
 
 
+def worker_count(options: ExecutorOptions, timeout: float = 10.0) -> int | None:
+    """The workers of the scheduler at ``options.cluster`` that have the tasks' resources; None if it cannot be
+    reached within ``timeout`` seconds."""
+    with _quiet_logs():
+        try:
+            with Client(options.cluster, timeout=timeout, set_as_default=False) as client:
+                workers = client.scheduler_info().get("workers", {}).values()
+        except Exception:  # OSError, TimeoutError: run() reports it when it tries
+            return None
+    return len(_able(workers, options.resources or {}))
+
+
+def _able(workers: Any, wanted: Mapping[str, float]) -> list[Any]:
+    """The workers (the scheduler's records) that have ``wanted`` resources."""
+    return [w for w in workers if all(w.get("resources", {}).get(r, 0) >= n for r, n in wanted.items())]
+
+
 def run(tasks: Sequence[Task], options: ExecutorOptions, on_event: Callable[[TaskEvent], None], stop: Stop) -> Finished:
     """The tasks on Dask (vgg.batch.executor.run_tasks)."""
     finished = Finished()
@@ -275,7 +292,7 @@ class _Run:
         except Exception:  # the scheduler cannot be asked: as good as no worker
             workers = []
         wanted = self.options.resources or {}
-        able = [w for w in workers if all(w.get("resources", {}).get(r, 0) >= n for r, n in wanted.items())]
+        able = _able(workers, wanted)
         if able:
             self.no_workers_since = None
             return

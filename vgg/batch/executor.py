@@ -191,6 +191,16 @@ def run_serial(tasks: Sequence[Task], on_event: Callable[[TaskEvent], None], sto
     return finished
 
 
+def worker_count(options: ExecutorOptions) -> int | None:
+    """How many tasks can run at once: 1 serially, N local workers, or the workers a running cluster has now (that
+    have ``resources``); None when the cluster cannot be asked (run_tasks then says why)."""
+    if options.cluster is None:
+        return options.workers or 1
+    from . import dask_executor
+
+    return dask_executor.worker_count(options)
+
+
 def run_tasks(tasks: Sequence[Task], options: ExecutorOptions, on_event: Callable[[TaskEvent], None]) -> Finished:
     """Run ``tasks`` where ``options`` say (see the module docstring)."""
     check_options(options)

@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..files import atomic, patterns
 from ..report.batch import is_batch_log
 from . import checks, invocation
-from .flags import Parsed
+from .flags import VIDEO_FLAGS, Parsed
 from .invocation import INPUT, Invocation, RunFile
 
 # The flags that name an item's own files: with several contents each must have {name} (--log: or be the batch's)
@@ -58,10 +58,12 @@ class Batch:
 
 
 def is_batch(values: Mapping[str, Any]) -> bool:
-    """Whether the command line asks for a batch: several contents, a folder, --workers or --cluster."""
+    """Whether the command line asks for a batch: several contents, a folder, --workers or --cluster, or a video in
+    chunks (--frames-per-chunk: one task each, vgg.cli.clip_batch)."""
     content = values.get("content") or []
     distributed = values.get("workers") is not None or values.get("cluster") is not None
-    return distributed or len(content) > 1 or any(os.path.isdir(c) for c in content)
+    chunked = values.get("frames_per_chunk") is not None
+    return distributed or chunked or len(content) > 1 or any(os.path.isdir(c) for c in content)
 
 
 def build(parsed: Parsed) -> Batch:
@@ -77,7 +79,7 @@ def build(parsed: Parsed) -> Batch:
     options = ExecutorOptions(workers=values["workers"], cluster=values["cluster"], resources=gpu)
     check_options(options)
     files, from_folders = contents.expand(values["content"])
-    batch_log = _batch_log(values)
+    batch_log = _batch_log(values, len(files) > 1 or bool(from_folders))
     if values["seed"] is None:
         values["seed"] = secrets.randbits(31)  # one seed for every item, drawn here so that each log names it
     items = [Item(contents.item_name(p), _record(values, parsed.given, p)) for p in files]
@@ -87,11 +89,12 @@ def build(parsed: Parsed) -> Batch:
                  tuple(left_out))  # fmt: skip
 
 
-def _batch_log(values: Mapping[str, Any]) -> str | None:
-    """ConfigError unless each per-item flag given has {name} (--output: or is a folder); the batch log."""
+def _batch_log(values: Mapping[str, Any], several: bool) -> str | None:
+    """With ``several`` contents, ConfigError unless each per-item flag given has {name} (--output: or is a
+    folder); the batch log. One content (on --workers, or a video in chunks) names its files as a single run does."""
     for flag, dest in PER_ITEM:
         value = values[dest]
-        if value is None or contents.NAME in value or dest == "log":
+        if not several or value is None or contents.NAME in value or dest == "log":
             continue
         if dest == "output" and (value.endswith(os.sep) or os.path.isdir(value)):
             continue
@@ -185,14 +188,24 @@ def plan(item: Item, overwrite: bool) -> Item:
 def planned(batch: Batch) -> Batch:
     """The batch with each item's plan, every item to run checked as a single run is (ConfigError, ImageError)."""
     items = tuple(plan(item, batch.overwrite) for item in batch.items)
-    if items:
-        checks.check_flags(items[0].invocation)
+    for inv in _one_of_each_kind([item.invocation for item in items]):
+        checks.check_flags(inv)
     for item in items:
         if item.plan != SKIP:
             checks.check_files(item.invocation)
     if batch.log is not None:
         _check_batch_log(batch.log, batch.overwrite)
     return dataclasses.replace(batch, items=items)
+
+
+def _one_of_each_kind(records: list[Invocation]) -> list[Invocation]:
+    """A photo's record and a video's, to check the flags of each kind once; with videos in the batch, the video
+    flags are theirs, and the photo's record is checked without them."""
+    photo = next((r for r in records if not r.is_clip), None)
+    clip = next((r for r in records if r.is_clip), None)
+    if photo is not None and clip is not None:
+        photo = dataclasses.replace(photo, given={k: v for k, v in photo.given.items() if k not in VIDEO_FLAGS})
+    return [r for r in (photo, clip) if r is not None]
 
 
 def _check_batch_log(path: str, overwrite: bool) -> None:

@@ -24,7 +24,7 @@ from ..batch.summary import DONE, NOT_RUN, SKIPPED, ItemOutcome, Summary
 from ..batch.summary import FAILED as ITEM_FAILED
 from ..batch.summary import INTERRUPTED as ITEM_INTERRUPTED
 from ..report.batch import BatchLog, BatchView
-from . import dry_run, flags, item, signals
+from . import clip_batch, dry_run, flags, item, signals
 from .batch import SKIP, Batch, Item, build, item_files, planned
 from .batch_page import BatchPage
 from .console import PROG, error, warning
@@ -88,6 +88,8 @@ class _Client:
             self.log = None
 
     def _finished(self, it: Item, result: item.ItemResult, worker: str, seconds: float) -> ItemOutcome:
+        if isinstance(result, clip_batch.VideoEnd):  # a video: assembled here once all its chunks are done
+            return clip_batch.outcome(it, result, worker, seconds, self.say)
         for line in result.messages:
             self.say(f"{it.name}: {line.removeprefix(PROG + ': ')}")
         output = it.invocation.output
@@ -153,9 +155,12 @@ def run(batch: Batch, on_progress: OnProgress | None = None, page: BatchPage | N
         client.log_outcome(outcome, content=inv.content, output=inv.output)
     client.emit(tracker.record(START))
     live = page.listen if page is not None and not batch.options.distributed else None  # a live run is here
-    tasks = [Task(i.name, item.run_item, item.ItemJob(i.name, i.invocation, token, live)) for i in todo]
     try:
-        finished = run_tasks(tasks, batch.options, client.on_event)
+        videos = clip_batch.Videos([i for i in todo if i.invocation.is_clip], batch.options, client.on_event)
+        tasks = [t for i in todo for t in (videos.tasks(i) if i.invocation.is_clip else [_task(i, token, live)])]
+        videos.start()
+        finished = run_tasks(tasks, batch.options, videos.on_event)
+        videos.close()
     finally:
         view.close()
         item.forget()  # a Python session that ran a serial batch does not keep 500 MB of network
@@ -171,6 +176,10 @@ def run(batch: Batch, on_progress: OnProgress | None = None, page: BatchPage | N
     for line in summary.lines():
         view.line(f"{PROG}: {line}")
     return summary
+
+
+def _task(it: Item, token: str, live: item.Listen | None) -> Task:
+    return Task(it.name, item.run_item, item.ItemJob(it.name, it.invocation, token, live))
 
 
 def dry_run_batch(batch: Batch) -> int:

@@ -22,7 +22,7 @@ from .invocation import Invocation
 NOT_IN_FRAMES = ("print_iterations", "readback_every")
 
 
-def _styles(inv: Invocation, width: int) -> list[Any]:
+def read_styles(inv: Invocation, width: int) -> list[Any]:
     scales = checks.style_scales(inv)
     return [scale_style(load_image(p, max(1, int(s * width))), width, s) for p, s in zip(inv.styles, scales)]
 
@@ -42,7 +42,7 @@ def manifest(inv: Invocation, source: Any, config: Any) -> dict[str, Any]:
     }
 
 
-def _config(inv: Invocation, work: Any) -> Any:
+def work_config(inv: Invocation, work: Any) -> Any:
     """The run's settings; without --seed, the seed of the work folder's earlier run (it made frame 0)."""
     saved = work.manifest()
     if saved is not None and "seed" not in inv.given:
@@ -63,11 +63,11 @@ def run(inv: Invocation, server: Any = None) -> int:
 
     source = open_source(inv.content, inv.content_kind, inv.width, inv.video.frame_rate)
     checks.check_side("--content", inv.content, source.hw)
-    styles = _styles(inv, source.hw[1])
+    styles = read_styles(inv, source.hw[1])
     checks.check_memory(inv, source.hw, [s.shape[:2] for s in styles])
     net = session.load(inv)
     work = WorkFolder(inv.output)
-    config = _config(inv, work)
+    config = work_config(inv, work)
     resumed = work.open(manifest(inv, source, config), inv.overwrite)
     done = len(work.done())
     say("video", _intro(source, resumed, done, work.path))

@@ -8,15 +8,19 @@ stylisation: they are computed ahead, for every frame still to do, in parallel p
 work folder until their frame is finished (vgg.video.work).
 
 A chunk [start, end) of a long video, for another worker, starts ``lead`` frames before ``start``: its first
-kept frame then already follows frames of its own, as in the middle of a run. Its lead frames are kept apart
-(vgg.video.work): the video cross-fades over them from the previous chunk's frames to this chunk's, since two
-chunks that never see each other's frames settle on different textures.
+kept frame then already follows frames of its own, as in the middle of a run. It starts (at start - lead) not
+from noise but from frame 0's stylisation (the work folder's, or made for it and not kept) warped onto that frame
+by the content's backward flows of all the frames between, composed (vgg.video.flow.composed_backward): the
+chunks then grow from one texture, as the frames of one run do, instead of settling on textures of their own
+(vgg.video.chunks gives the figures). Its lead frames are kept apart (vgg.video.work): the video cross-fades
+over them from the previous chunk's frames to this chunk's.
 Every finished frame is placed in the work folder; the same call again goes on from the next unfinished one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -142,44 +146,84 @@ class VideoStylizer:
 
     def __init__(self, net: Any, source: Source, styles: Sequence[np.ndarray], config: StyleConfig,
                  settings: VideoSettings, work: WorkFolder,
-                 listen: Callable[[int, Run], Sequence[Listener]] | None = None) -> None:  # fmt: skip
+                 listen: Callable[[int, Run], Sequence[Listener]] | None = None,
+                 target_cache: TargetCache | None = None) -> None:  # fmt: skip
         self.net, self.source, self.styles, self.config = net, source, list(styles), config
         self.settings, self.work, self.listen = settings, work, listen
-        self.target_cache: TargetCache = {}  # the style targets, computed once for every frame
+        self.target_cache: TargetCache = {} if target_cache is None else target_cache  # computed once, every frame
+
+    def ranges(self, start: int = 0, end: int | None = None, lead: int = 0) -> list[tuple[int, int, int]]:
+        """(start, end, lead) of what frames(start, end, lead) runs: the whole video (no arguments) is the work
+        folder's chunks one after another (one chunk unless it was started split: vgg.video.work)."""
+        if start == 0 and end is None:
+            chunks = self.work.chunks(self.source.count)
+            return [(a, b, chunks.lead) for a, b in chunks.ranges]
+        return [(start, self.source.count if end is None else end, lead)]
 
     def flows(self, start: int = 0, end: int | None = None, lead: int = 0) -> FlowsDone:
-        """The flows the frames [start, end) still need, computed ahead."""
-        p = plan(self.work, start, self.source.count if end is None else end, lead)
+        """The flows the frames [start, end) (no arguments: the whole video) still need, computed ahead."""
+        indices = sorted({k for a, b, n in self.ranges(start, end, lead) for k in plan(self.work, a, b, n).flows()})
         workers = default_workers() if self.settings.flow_workers is None else self.settings.flow_workers
-        indices = p.flows()
         return compute_flows(self.source, self.work, indices, self.settings.flow_preset, workers) if indices else \
             FlowsDone(0, 0.0, 0.0)  # fmt: skip
 
     def frames(self, start: int = 0, end: int | None = None, lead: int = 0) -> Iterator[FrameDone]:
-        """Stylise frames [start, end) in order (a chunk: ``lead`` frames before it first), one event per frame."""
-        end = self.source.count if end is None else end
+        """Stylise frames [start, end) in order (a chunk: ``lead`` frames before it first; no arguments: the whole
+        video, chunk by chunk), one event per frame."""
+        for a, b, n in self.ranges(start, end, lead):
+            yield from self._chunk(a, b, n)
+
+    def _chunk(self, start: int, end: int, lead: int) -> Iterator[FrameDone]:
         p = plan(self.work, start, end, lead)
         if p.first >= p.end:
             return
         previous = self.work.load_frame(p.first - 1) if p.anchored else None
-        for k, content in enumerate(self.source.frames(p.first), start=p.first):
+        anchor = self._anchor(p.first) if not p.anchored and p.first > 0 else None
+        before = None  # content frame k-1
+        for k, content in enumerate(self.source.frames(max(0, p.first - 1)), start=max(0, p.first - 1)):
             if k >= p.end:
                 return
-            began = time.perf_counter()
-            image, losses = self._frame(k, content, previous)
-            previous = to_uint8(image).astype(np.float32)  # what the PNG holds: a resumed run continues alike
-            if k >= p.keep:
-                self.work.save_frame(k, previous)
-            else:
-                self.work.save_lead(k, previous)
-            self.work.drop_flow(k)
-            yield FrameDone(k, self.source.count, time.perf_counter() - began, losses, k >= p.keep)
+            if k >= p.first:
+                done, previous = self._made(k, content, before, previous, k >= p.keep, anchor)
+                anchor = None
+                yield done
+            before = content
 
-    def _frame(self, k: int, content: np.ndarray, previous: np.ndarray | None) -> tuple[np.ndarray, dict[str, float]]:
-        """Frame k: from noise (no previous frame), or from the previous one warped, with the temporal loss."""
+    def _anchor(self, k: int) -> np.ndarray:
+        """Where a chunk starting at frame k > 0 starts from: frame 0 as stylised (the work folder's, else made here
+        and not kept), warped onto frame k by the content's backward flows of frames 1..k composed."""
+        if 0 in self.work.done():
+            first = self.work.load_frame(0)
+        else:
+            first = to_uint8(self._frame(0, next(self.source.frames(0)), None)[0]).astype(np.float32)
+        frames = itertools.islice(self.source.frames(0), k + 1)
+        return flow.warp(first, flow.composed_backward(frames, self.settings.flow_preset))
+
+    def _made(self, k: int, content: np.ndarray, before: np.ndarray | None, previous: np.ndarray | None,
+              kept: bool, anchor: np.ndarray | None = None) -> tuple[FrameDone, np.ndarray]:  # fmt: skip
+        """Frame k made and placed; the image as placed. The flow of a kept frame is dropped once it is placed; a
+        lead frame's is left for the previous chunk's own frame k, which another worker may make later."""
+        began = time.perf_counter()
+        if previous is not None and before is not None and not self.work.has_flow(k):  # another chunk dropped it
+            _pair_job(self.work.path, k, before, content, self.settings.flow_preset)
+        image, losses = self._frame(k, content, previous, anchor)
+        image = to_uint8(image).astype(np.float32)  # what the PNG holds: a resumed run continues alike
+        if kept:
+            self.work.save_frame(k, image)
+            self.work.drop_flow(k)
+        else:
+            self.work.save_lead(k, image)
+        return FrameDone(k, self.source.count, time.perf_counter() - began, losses, kept), image
+
+    def _frame(self, k: int, content: np.ndarray, previous: np.ndarray | None,
+               anchor: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:  # fmt: skip
+        """Frame k: from noise (no previous frame; a chunk's first: from its ``anchor``, vgg.video.chunks), or from
+        the previous one warped, with the temporal loss."""
         s, config, extra, initial = self.settings, self.config, None, None
         if previous is None:
             config = dataclasses.replace(config, iterations=s.first_iterations(config.iterations))
+            if anchor is not None:
+                initial, config = anchor, dataclasses.replace(config, initial_noiseblend=0.0)
         else:
             saved = self.work.load_flow(k)
             if saved is None:  # not computed ahead (a caller that skipped flows()): now, here

@@ -20,6 +20,7 @@ to [0, 1], as the checker does: a disocclusion's -1 pulls its neighbours down to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -99,3 +100,17 @@ def pair_flow(previous: np.ndarray, current: np.ndarray, preset: str = "medium")
     backward, forward = dis_flow(b, a, preset), dis_flow(a, b, preset)
     labels = consistency(backward, forward)
     return PairFlow(backward, weights(labels), labels)
+
+
+def composed_backward(frames: Iterable[np.ndarray], preset: str = "medium") -> np.ndarray | None:
+    """The backward flow from the last of ``frames`` (RGB content frames, in order) to the first: the pairs'
+    backward flows chained, b_{k->0}(p) = b_k(p) + b_{k-1->0}(p + b_k(p)) (None for fewer than two frames).
+    ``warp(image of the first frame, it)`` brings that image onto the last frame's grid in one resampling."""
+    composed, previous = None, None
+    for frame in frames:
+        current = to_gray(frame)
+        if previous is not None:
+            step = dis_flow(current, previous, preset)
+            composed = step if composed is None else step + warp(composed, step)
+        previous = current
+    return composed

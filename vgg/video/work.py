@@ -8,6 +8,8 @@ is assembled, so that the same command run again goes on from the next unfinishe
   there whole or not at all. The next frame starts from this file, so a resumed run makes the same frames.
 - ``lead-NNNNNN.png``: frame NNNNNN as the next chunk made it in its lead-in (a chunk starts a few frames
   before its range); the video cross-fades from the frames of a chunk to those of the next over them.
+- ``chunks.json``: the chunks the run was split into (vgg.video.chunks), ``{"ranges": [[start, end], ...],
+  "lead": L}``, when it was; every run that goes on with the folder keeps them. No file: one chunk, no lead.
 - ``flow/NNNNNN.npz``: the backward flow of frame NNNNNN (float16) and its reliability labels (int8),
   computed ahead and deleted once the frame is placed.
 
@@ -22,6 +24,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,9 +34,24 @@ from ..files import atomic
 from ..files.images import load_image, save_image
 
 MANIFEST = "work.json"
+CHUNKS = "chunks.json"
 VERSION = 1
 _FRAME = re.compile(r"^(\d{6,})\.png$")
 _LEAD = re.compile(r"^lead-(\d{6,})\.png$")
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """The chunks [start, end) a video is split into, each with ``lead`` frames of lead-in (vgg.video.chunks)."""
+
+    ranges: list[tuple[int, int]]
+    lead: int
+
+    def covers(self, count: int) -> bool:
+        """Whether the ranges split [0, count) in order, each non-empty, and the lead is not negative."""
+        ends = [0] + [b for _, b in self.ranges]  # each chunk starts where the one before ends, the last at count
+        starts = [a for a, _ in self.ranges] + [count]
+        return self.lead >= 0 and ends == starts and all(a < b for a, b in self.ranges)
 
 
 class WorkFolder:
@@ -70,9 +88,10 @@ class WorkFolder:
             raise ConfigError(f"{name}: not a work folder of this version; move it away")
         return saved
 
-    def open(self, manifest: Mapping[str, Any], overwrite: bool) -> bool:
-        """Use the folder for the run ``manifest`` describes: made if missing; True if it holds earlier work of the
-        same run. Another run's folder is a ConfigError naming what differs, or with ``overwrite`` started over."""
+    def open(self, manifest: Mapping[str, Any], overwrite: bool, chunks: ChunkPlan | None = None) -> bool:
+        """Use the folder for the run ``manifest`` describes: made if missing (split into ``chunks`` if given); True
+        if it holds earlier work of the same run (its chunks are kept). Another run's folder is a ConfigError naming
+        what differs, or with ``overwrite`` started over."""
         wanted = {"version": VERSION, **manifest}
         saved = self.manifest()
         if saved is not None and saved == json.loads(json.dumps(wanted)):
@@ -86,19 +105,41 @@ class WorkFolder:
                     "over, or run the command that made it"
                 )
             shutil.rmtree(self.path)
-        self._make(wanted)
+        self._make(wanted, chunks)
         return False
 
-    def _make(self, manifest: Mapping[str, Any]) -> None:
+    def _make(self, manifest: Mapping[str, Any], chunks: ChunkPlan | None) -> None:
         parent = os.path.dirname(self.path)
         try:
             tmp = tempfile.mkdtemp(dir=parent, prefix="." + os.path.basename(self.path) + ".")
             os.mkdir(os.path.join(tmp, "flow"))
             with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
                 json.dump(manifest, f, indent=1, sort_keys=True)
+            if chunks is not None:
+                with open(os.path.join(tmp, CHUNKS), "w", encoding="utf-8") as f:
+                    json.dump({"ranges": chunks.ranges, "lead": chunks.lead}, f)
             os.rename(tmp, self.path)
         except OSError as exc:
             raise atomic.write_error(self.path, exc) from None
+
+    def chunks(self, count: int) -> ChunkPlan:
+        """The chunks of frames [0, count) the folder was started with (one, without lead, if it was not split);
+        ConfigError for a chunks.json that does not split [0, count)."""
+        name = os.path.join(self.path, CHUNKS)
+        try:
+            with open(name, encoding="utf-8") as f:
+                saved = json.load(f)
+        except FileNotFoundError:
+            return ChunkPlan([(0, count)], 0)
+        except (OSError, ValueError):
+            saved = None
+        try:
+            plan = ChunkPlan([(int(a), int(b)) for a, b in saved["ranges"]], int(saved["lead"]))
+        except (TypeError, KeyError, ValueError):
+            plan = None
+        if plan is None or not plan.covers(count):
+            raise ConfigError(f"{name}: not the chunks of this video's {count} frames; move {self.path} away")
+        return plan
 
     def done(self) -> set[int]:
         """The indices of the finished frames."""
