@@ -40,6 +40,9 @@ class Spy:
     def events(self):
         yield End(self.content)
 
+    def full_size_plan(self):
+        return None
+
 
 @pytest.fixture
 def spy(monkeypatch):
