@@ -3,12 +3,19 @@ device is present, on cupy (skipped with a reason otherwise); seeds are fixed.""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import numpy as np
 import pytest
 
 from minigrad import backend
+
+# The suite sends Ctrl-C (SIGINT) to the runs it starts. A shell script's background job starts with SIGINT
+# ignored, and an ignored signal stays ignored in every child: those runs would then wait for a Ctrl-C that never
+# comes (as they should). Children of a process that handles SIGINT start with the default instead.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(params=["numpy", "cupy"])
