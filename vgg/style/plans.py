@@ -26,6 +26,12 @@ from . import memory, timing
 # Image-sized arrays a planned evaluation holds besides the plain path's: the image's leaf inside the op,
 # the gradient summed over the strips, and the sum of the two.
 PLANNED_IMAGE_ARRAYS = 3
+# What a planned run's process holds at its peak, as a share of the graph phase's count: the count (memory.graph_phases,
+# calibrated on the plain graph's kept heap, whose unreturned slack it covers) sums every array alive at the
+# phase's worst layer; a planned run leaves malloc at glibc's defaults (vgg.cli.session), which hands each large
+# array back when it is freed. Fitted to the peaks benchmarks/memory_check.py measured for pool1 and pool2 plans
+# from 1024x1024 to 4032x3024 (0.74 to 0.86 of the count; README, Memory).
+PLANNED_GRAPH_SHARE = 0.8
 # A plan is chosen only if its estimate leaves this share of the budget unused: room for the estimate's error
 # (within 15% of the measured peak: benchmarks/memory_check.py) and for what else the machine runs.
 PLAN_MARGIN = 0.85
@@ -92,7 +98,7 @@ def breakdown(
     vectors = 2 if optimizer == "adam" else 2 * history_size + memory.LBFGS_EXTRA_VECTORS
     arrays = 2 + memory.IMAGE_TEMPORARIES + PLANNED_IMAGE_ARRAYS + vectors
     return {
-        graph[0]: graph[1] * itemsize,
+        graph[0]: int(graph[1] * PLANNED_GRAPH_SHARE) * itemsize,
         "optimizer": image * arrays * itemsize,
         "weights": weight_elements() * itemsize,
         "process": memory.HOST_BASELINE if backend == "numpy" else 0,
