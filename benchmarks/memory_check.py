@@ -5,11 +5,13 @@
 
 Each (size, plan) runs in a fresh process: the full-size random VGG-19 (vgg.random_vgg19), a content and a
 style of the same size (the seed scales the style to the content's width), a few iterations of vgg.Run on
-numpy. It reports its peak resident set size (VmHWM, the whole process) and the median seconds of the
+numpy, its heap kept or left at glibc's defaults as the CLI would (vgg.style.plans.keeps_heap, within the budget
+below). It reports its peak resident set size (VmHWM, the whole process) and the median seconds of the
 iterations after the first. A plan is ``plain``, ``auto`` (what the CLI would choose: vgg.style.plans.choose
 within this machine's available memory), ``limit=SIZE`` (chosen within SIZE bytes, e.g. limit=8e9) or
-``SPLIT:ROWS`` (e.g. pool3:128). The parent prints each beside vgg.style.plans.peak_bytes and the relative
-error; ``--torch`` adds PyTorch's process peak for the square sizes (benchmarks.worker's port, same work).
+``SPLIT:ROWS`` (e.g. pool3:128; the budget: this machine's available memory). The parent prints each beside
+vgg.style.plans.peak_bytes and the relative error; ``--torch`` adds PyTorch's process peak for the square sizes
+(benchmarks.worker's port, same work).
 """
 
 from __future__ import annotations
@@ -32,15 +34,21 @@ def parse_hw(text: str) -> tuple[int, int]:
 def resolve_plan(text: str, hw: tuple[int, int]):
     """The vgg.net.tiles.Plan (or None) a --plans word names for an image of ``hw``."""
     from vgg.net.tiles import Plan
-    from vgg.style import memory, plans
+    from vgg.style import plans
 
     if text == "plain":
         return None
     if text == "auto" or text.startswith("limit="):
-        budget = memory.available_bytes("numpy") if text == "auto" else int(float(text.split("=", 1)[1]))
-        return plans.choose(hw, [hw], budget)
+        return plans.choose(hw, [hw], budget_of(text))
     split, rows = text.split(":")
     return Plan(split, int(rows))
+
+
+def budget_of(text: str) -> int | None:
+    """The memory budget a --plans word runs under: its limit=, else what this machine has (as the CLI's)."""
+    from vgg.style import memory
+
+    return int(float(text.split("=", 1)[1])) if text.startswith("limit=") else memory.available_bytes("numpy")
 
 
 def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) -> None:
@@ -48,10 +56,14 @@ def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) 
 
     from minigrad import backend
     from vgg import Run, random_vgg19
+    from vgg.style import plans
 
     plan = resolve_plan(plan_text, hw)
-    if plan is None:  # as the CLI does (vgg.cli.session): a kept heap for the plain graph, glibc's defaults for a plan
+    # as the CLI does (vgg.cli.session): a kept heap where the budget has room for it, else glibc's defaults
+    if plans.keeps_heap(hw, [hw], plan, budget_of(plan_text)):
         backend.reuse_host_memory()
+    else:
+        backend.release_host_memory()
     rng = np.random.default_rng(0)
     content = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
     style = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
@@ -64,7 +76,9 @@ def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) 
             stamps.append(time.perf_counter())
     per = [b - a for a, b in zip(stamps, stamps[1:])]
     peak = common.proc_status_kib("VmHWM") * 1024
-    print(json.dumps({"peak": peak, "seconds": statistics.median(per) if per else None, "plan": str(plan)}))
+    seconds = statistics.median(per) if per else None
+    heap = "kept" if plans.keeps_heap(hw, [hw], plan, budget_of(plan_text)) else "glibc"
+    print(json.dumps({"peak": peak, "seconds": seconds, "plan": str(plan), "heap": heap}))
 
 
 def measure(hw: tuple[int, int], plan: str, iterations: int, optimizer: str) -> dict:
@@ -111,7 +125,7 @@ def main() -> None:
             estimate = plans.peak_bytes(hw, [hw], plan, optimizer=args.optimizer)
             error = (estimate - got["peak"]) / got["peak"]
             seconds = "" if got["seconds"] is None else f"{got['seconds']:.2f}"
-            row = f"| {text} | {got['plan'] if plan else 'plain'} | {got['peak'] / 2**20:.0f} MB | "
+            row = f"| {text} | {got['plan'] if plan else 'plain'}, {got['heap']} heap | {got['peak'] / 2**20:.0f} MB | "
             print(row + f"{estimate / 2**20:.0f} MB | {error:+.1%} | {seconds} | {torch} |", flush=True)
 
 

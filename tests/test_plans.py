@@ -192,10 +192,21 @@ def test_the_full_size_plan_is_the_last_scales(net):
     assert Run(net, content, [style], iterations=1, plan=forced).full_size_plan() == forced
 
 
-@pytest.mark.parametrize("planned", [False, True])
-def test_a_planned_run_keeps_glibcs_heap_defaults_the_plain_one_a_kept_heap(files, monkeypatch, planned):
-    """A plan's strips of several sizes fragment a heap that is never given back (20% over the estimate at
-    12 MP): only the plain graph keeps one."""
+def _a_budget_with_room_for_a_kept_heap(hw, style_hws):
+    """A budget the whole graph does not fit in, whose plan leaves room for a kept heap's fragmentation."""
+    plain = plans.peak_bytes(hw, style_hws, None)
+    for k in range(99, 20, -1):
+        budget = plain * k // 100
+        plan = plans.choose(hw, style_hws, budget)
+        if plan is not None and plans.KEPT_HEAP_EXCESS * plans.peak_bytes(hw, style_hws, plan) <= budget:
+            return budget
+    raise AssertionError("the case is not exercised: no budget between a plan with room and the whole graph")
+
+
+@pytest.mark.parametrize("budget", ["plain", "tight", "roomy"])
+def test_a_planned_run_keeps_its_heap_only_where_the_budget_has_room_for_it(files, monkeypatch, budget):
+    """A plan's strips of several sizes fragment a heap that is never given back (1.39x at 12 MP): a plan keeps one
+    (faster) only when its estimate times KEPT_HEAP_EXCESS fits the budget; the plain graph always does."""
     from minigrad import backend
     from vgg.cli import flags, invocation, session
 
@@ -203,12 +214,22 @@ def test_a_planned_run_keeps_glibcs_heap_defaults_the_plain_one_a_kept_heap(file
     monkeypatch.setattr(backend, "reuse_host_memory", lambda: calls.append("reuse"))
     monkeypatch.setattr(backend, "release_host_memory", lambda: calls.append("release"))
     argv = cli_argv(files, "o.png", 1, "--width", "512")
-    if planned:
-        argv += ["--memory-limit", str(_a_budget_only_a_plan_meets((409, 512), [(640, 512)]))]
+    hw, style_hws = (409, 512), [(640, 512)]
+    limit = {
+        "plain": None,
+        "tight": _a_budget_only_a_plan_meets(hw, style_hws),
+        "roomy": _a_budget_with_room_for_a_kept_heap(hw, style_hws),
+    }[budget]
+    if limit is not None:
+        argv += ["--memory-limit", str(limit)]
     inv, _ = invocation.build(flags.parse(argv))
     run = session.make_run(inv, None)
-    assert (run.full_size_plan() is not None) is planned
-    assert calls == (["release"] if planned else ["reuse"])
+    plan = run.full_size_plan()
+    assert (plan is not None) is (budget != "plain")
+    if plan is not None:
+        fits = plans.KEPT_HEAP_EXCESS * plans.peak_bytes(hw, style_hws, plan) <= limit
+        assert fits is (budget == "roomy"), "the case is not exercised"
+    assert calls == (["release"] if budget == "tight" else ["reuse"])
 
 
 # ---- the command line ------------------------------------------------------------------------------------
@@ -232,13 +253,16 @@ def test_a_bad_memory_limit_is_one_line(files, tmp_path, capsys, value):
     assert code == 2 and len(err.splitlines()) == 1 and "--memory-limit" in err
 
 
-def test_the_dry_run_names_the_plan_its_peak_and_time(files, tmp_path, capsys):
-    budget = _a_budget_only_a_plan_meets((409, 512), [(640, 512)])  # --width 512 of the 20x16 content, 24x24 style
+@pytest.mark.parametrize("room", [False, True])
+def test_the_dry_run_names_the_plan_its_peak_time_and_heap(files, tmp_path, capsys, room):
+    hw, style_hws = (409, 512), [(640, 512)]  # --width 512 of the 20x16 content, 24x24 style
+    budget = (_a_budget_with_room_for_a_kept_heap if room else _a_budget_only_a_plan_meets)(hw, style_hws)
     argv = cli_argv(files, tmp_path / "o.png", 2, "--width", "512", "--memory-limit", budget, "--dry-run")
     assert stylize_cli.main(argv) == 0
     out = capsys.readouterr().out
     assert re.search(r"512x409: 2 iterations, about \S+ s each; layers up to pool\d in \d+ strips of \d+ rows", out)
     assert "estimated peak host memory" in out and "budget" in out
+    assert ("the heap kept for reuse" in out) is room and ("the heap left at glibc's defaults" in out) is not room
 
 
 def test_a_planned_cli_run_prints_the_same_first_losses_as_the_whole_graph(files, tmp_path, capsys):

@@ -35,6 +35,12 @@ def report(run: Run) -> str:
         how = "the whole graph" if plan is None else plan.describe(hw[0])
         lines.append(f"  {hw[1]}x{hw[0]}: {n} iterations, about {seconds:.3g} s each; {how}; "
                      f"estimated peak {where} memory {memory.format_bytes(peak)}")  # fmt: skip
+    if config.backend == "numpy" and stages[-1][1] is not None:
+        if run.keeps_heap():
+            most = memory.format_bytes(plans.KEPT_HEAP_EXCESS * stages[-1][2])
+            lines.append(f"  the heap kept for reuse (faster; the budget has room): the peak may reach {most}")
+        else:
+            lines.append("  the heap left at glibc's defaults (no room to keep it): slower, page faults each iteration")
     free = "unknown" if available is None else memory.format_bytes(available)
     budget = "" if config.memory_limit is None else f", budget {memory.format_bytes(config.memory_limit)}"
     lines.append(f"  estimated peak {where} memory {memory.format_bytes(max(p for *_, p in stages))} "

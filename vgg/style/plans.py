@@ -32,6 +32,10 @@ PLANNED_IMAGE_ARRAYS = 3
 # array back when it is freed. Fitted to the peaks benchmarks/memory_check.py measured for pool1 and pool2 plans
 # from 1024x1024 to 4032x3024 (0.74 to 0.86 of the count; README, Memory).
 PLANNED_GRAPH_SHARE = 0.8
+# A kept heap (minigrad.backend.reuse_host_memory: the arrays each iteration allocates again are not page-faulted
+# again) held a plan's peak 1.05x to 1.46x its estimate (the larger strips the more: benchmarks/RESULTS.md, print
+# size), and ran a pool2 plan at 1024x1024 in 13.5 s an iteration instead of 19.3 s on glibc's defaults.
+KEPT_HEAP_EXCESS = 1.5
 # A plan is chosen only if its estimate leaves this share of the budget unused: room for the estimate's error
 # (within 15% of the measured peak: benchmarks/memory_check.py) and for what else the machine runs.
 PLAN_MARGIN = 0.85
@@ -111,6 +115,16 @@ def peak_bytes(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]]
         memory.breakdown(content_hw, style_hws, **kw) if plan is None else breakdown(content_hw, style_hws, plan, **kw)
     )
     return int(sum(parts.values()))
+
+
+def keeps_heap(
+    content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], plan: Plan | None, budget: int | None, **kw: Any
+) -> bool:
+    """Whether a run evaluated by ``plan`` may keep its heap (faster) within ``budget`` bytes: the plain graph always
+    (its estimate is of a kept heap); a plan when its estimate times KEPT_HEAP_EXCESS fits (None: unknown, no)."""
+    if plan is None:
+        return True
+    return budget is not None and KEPT_HEAP_EXCESS * peak_bytes(content_hw, style_hws, plan, **kw) <= budget
 
 
 def flops(hw: tuple[int, int], plan: Plan | None, channels: Sequence[int] = BLOCK_CHANNELS) -> int:

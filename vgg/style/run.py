@@ -110,9 +110,13 @@ def choose_plan(config: StyleConfig, net: VGG19, content: np.ndarray, styles: Se
     """The plan a scale of these images is evaluated by within config.memory_limit (None: the plain graph)."""
     if config.memory_limit is None:
         return None
-    settings = {"backend": config.backend, "optimizer": config.optimizer, "history_size": config.lbfgs_history,
-                "pooling": config.pooling, "dtype": net.dtype}  # fmt: skip
-    return plans.choose(content.shape[:2], [s.shape[:2] for s in styles], config.memory_limit, **settings)
+    return plans.choose(content.shape[:2], [s.shape[:2] for s in styles], config.memory_limit, **_settings(config, net))
+
+
+def _settings(config: StyleConfig, net: VGG19) -> dict[str, Any]:
+    """What the memory estimate needs besides the sizes."""
+    return {"backend": config.backend, "optimizer": config.optimizer, "history_size": config.lbfgs_history,
+            "pooling": config.pooling, "dtype": net.dtype}  # fmt: skip
 
 
 def check_image(name: str, image: Any) -> np.ndarray:
@@ -171,6 +175,13 @@ class Run:
         """The plan the last (full-size) scale will be evaluated by (None: the plain graph)."""
         content, styles = scales.stage_images(self.config, len(self.bounds) - 1, self.content, self.styles)
         return self.forced_plan or choose_plan(self.config, self.net, content, styles)
+
+    def keeps_heap(self) -> bool:
+        """Whether the run may keep its host heap for reuse within config.memory_limit (vgg.style.plans.keeps_heap):
+        the plain graph always, a plan when its estimate leaves room for a kept heap's fragmentation."""
+        content, styles = scales.stage_images(self.config, len(self.bounds) - 1, self.content, self.styles)
+        hws, settings = [s.shape[:2] for s in styles], _settings(self.config, self.net)
+        return plans.keeps_heap(content.shape[:2], hws, self.full_size_plan(), self.config.memory_limit, **settings)
 
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
         content, styles = scales.stage_images(self.config, index, self.content, self.styles)
