@@ -15,7 +15,11 @@ network) and SIZE x SIZE images, in three ways, alternated round by round (each 
 Each run's seconds per iteration come from its --log: the seconds between the read-backs after iteration
 ``skip`` and after the last, over the iterations between (the start-up, the network's loading and the
 page's first loads are outside that window). Printed: each run, then per way the median, min and max, and
-the medians' ratios against ``off``.
+the medians' ratios against ``off``; then the median over the rounds of each round's ratio against its own
+``off`` run (the runs of a round are minutes apart: this pairing takes out the machine's slower drifts); then
+the CPU seconds: the run's process (all of it, the server's thread included) and the client's (the headless
+browser's processes, or this process's stream-reading thread), the client's as a share of the run's. On a
+machine whose cores the run keeps busy, that share is what the page can take from it at most.
 """
 
 from __future__ import annotations
@@ -80,7 +84,8 @@ def _follow(url: str, stop: threading.Event) -> None:
                     fetched, last = int(image.headers.get("X-Frame-Version", newest)), now
 
 
-def one_run(way: str, client: str, folder: str, inputs: list[str], args: argparse.Namespace) -> float:
+def one_run(way: str, client: str, folder: str, inputs: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """The run's seconds per iteration, its process's CPU seconds and its client's."""
     network, content, style = inputs
     log = os.path.join(folder, f"{way}.jsonl")
     cmd = [sys.executable, os.path.join(ROOT, "stylize_cli.py"), "--content", content, "--styles", style,
@@ -89,13 +94,44 @@ def one_run(way: str, client: str, folder: str, inputs: list[str], args: argpars
     if way != "off":
         cmd += ["--web", "127.0.0.1:0", "--web-linger", "0"]
     with Watching(way, client, folder) as watching:  # the browser starts before the run, not during it
+        before = watching.cpu()
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
         if way != "off":
             watching.show(next((m.group(1) for m in map(URL.search, proc.stderr) if m), ""))
         rest = proc.stderr.read()
-        if proc.wait() != 0:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        client_cpu = watching.cpu() - before  # before the browser is closed (its processes gone)
+        if proc.returncode != 0:
             raise SystemExit(f"web_overhead: the run failed: {rest.strip().splitlines()[-1:]}")
-    return seconds_per_iteration(log, args.skip)
+    seconds = seconds_per_iteration(log, args.skip)
+    return {"seconds": seconds, "run_cpu": usage.ru_utime + usage.ru_stime, "client_cpu": client_cpu}
+
+
+def _ticks(pid: int) -> int:
+    """utime + stime + cutime + cstime of a process (its own and its reaped children's), in clock ticks."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15])
+
+
+def _descendants(root: int) -> list[int]:
+    """The processes below ``root`` (from /proc: each one's parent), without recursion."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", encoding="ascii") as f:
+                    parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        children = [c for c, p in parents.items() if p == pid]
+        found += children
+        todo += children
+    return found
 
 
 class Watching:
@@ -115,6 +151,21 @@ class Watching:
             self.browser = open_browser(tempfile.mkdtemp(dir=self.folder))
             self.context = self.browser.__enter__()
         return self
+
+    def cpu(self) -> float:
+        """CPU seconds the client has used so far: the browser's processes (every process below this one but the
+        run, which is not started yet or already reaped when this is called), or this process's threads."""
+        if self.way != "page":
+            return 0.0
+        if self.browser is None:
+            return time.process_time()
+        total = 0
+        for pid in _descendants(os.getpid()):
+            try:
+                total += _ticks(pid)
+            except OSError:
+                continue  # gone meanwhile
+        return total / os.sysconf("SC_CLK_TCK")
 
     def show(self, url: str) -> None:
         if self.way != "page":
@@ -144,26 +195,38 @@ def main() -> None:
         if missing():
             raise SystemExit(f"web_overhead: {missing()}; or --client stream")
     common.reexec_without_blas_overrides()
-    results: dict[str, list[float]] = {way: [] for way in WAYS}
+    results: dict[str, list[dict[str, float]]] = {way: [] for way in WAYS}
     with tempfile.TemporaryDirectory() as folder:
         inputs = write_inputs(folder, args.size)
         for k in range(args.repeats):
             order = WAYS[k % 3 :] + WAYS[: k % 3]
             for way in order:
                 results[way].append(one_run(way, args.client, folder, inputs, args))
-                print(f"round {k + 1} {way}: {results[way][-1]:.4f} s per iteration", flush=True)
+                got = results[way][-1]
+                print(f"round {k + 1} {way}: {got['seconds']:.4f} s per iteration, run {got['run_cpu']:.1f} CPU s, "
+                      f"client {got['client_cpu']:.1f} CPU s", flush=True)  # fmt: skip
     report(results, args)
 
 
-def report(results: dict[str, list[float]], args: argparse.Namespace) -> None:
-    base = statistics.median(results["off"])
+def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
+    seconds = {way: [r["seconds"] for r in runs] for way, runs in results.items()}
+    base = statistics.median(seconds["off"])
     window = f"iterations {args.skip}..{args.iterations} of each run"
     print(f"\n{args.size}x{args.size}, {window}, {args.repeats} runs each, client {args.client}")
     for way in WAYS:
-        values = results[way]
+        values = seconds[way]
         median = statistics.median(values)
+        paired = statistics.median(v / off for v, off in zip(values, seconds["off"]))
         print(f"{way:5s} median {median:.4f} s (min {min(values):.4f}, max {max(values):.4f}), "
-              f"{median / base:.4f}x off ({100 * (median / base - 1):+.2f}%)")  # fmt: skip
+              f"{median / base:.4f}x off ({100 * (median / base - 1):+.2f}%); "
+              f"paired by round {paired:.4f}x ({100 * (paired - 1):+.2f}%)")  # fmt: skip
+    page = results["page"]
+    run_cpu = statistics.median(r["run_cpu"] for r in page)
+    client_cpu = statistics.median(r["client_cpu"] for r in page)
+    print(
+        f"page: the run's process {run_cpu:.1f} CPU s (median), the client's {client_cpu:.2f} CPU s "
+        f"({100 * client_cpu / run_cpu:.2f}% of the run's)"
+    )
 
 
 if __name__ == "__main__":

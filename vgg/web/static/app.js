@@ -3,8 +3,9 @@
 // event stream "events" (a snapshot, then messages: vgg/web/board.py) and the images "image/NAME.jpg".
 "use strict";
 
-const FRAME_INTERVAL = 1000; // ms between two fetches of the best image, at most
-const CHART_INTERVAL = 1000; // ms between two redraws of the chart, at most
+const FRAME_INTERVAL = 2000; // ms between two fetches of the best image, at most (each costs a browser without a GPU
+// about 25 ms of CPU at 256x256: benchmarks/web_page_cpu.py)
+const CHART_INTERVAL = 2000; // ms between two redraws of the chart, at most
 const MAX_POINTS = 20000; // beyond, every other older point is dropped
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#111827", "#9333ea", "#ea580c", "#0891b2", "#a16207"];
 
