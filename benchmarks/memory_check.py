@@ -60,7 +60,8 @@ def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) 
 
     plan = resolve_plan(plan_text, hw)
     # as the CLI does (vgg.cli.session): a kept heap where the budget has room for it, else glibc's defaults
-    if plans.keeps_heap(hw, [hw], plan, budget_of(plan_text)):
+    kept = plans.keeps_heap(hw, [hw], plan, budget_of(plan_text))
+    if kept:
         backend.reuse_host_memory()
     else:
         backend.release_host_memory()
@@ -77,8 +78,7 @@ def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) 
     per = [b - a for a, b in zip(stamps, stamps[1:])]
     peak = common.proc_status_kib("VmHWM") * 1024
     seconds = statistics.median(per) if per else None
-    heap = "kept" if plans.keeps_heap(hw, [hw], plan, budget_of(plan_text)) else "glibc"
-    print(json.dumps({"peak": peak, "seconds": seconds, "plan": str(plan), "heap": heap}))
+    print(json.dumps({"peak": peak, "seconds": seconds, "plan": str(plan), "heap": "kept" if kept else "glibc"}))
 
 
 def measure(hw: tuple[int, int], plan: str, iterations: int, optimizer: str) -> dict:

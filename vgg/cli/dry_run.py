@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from ..style import memory, plans, scales
-from ..style.run import Run, choose_plan
+from ..style.run import Run, choose_plan, estimate_settings
 from ..style.timing import EVALUATIONS, gemm_rate
 
 
 def report(run: Run) -> str:
     """Sizes, plans, estimated peak memory and seconds per iteration of the run, in a few lines."""
     config, stages = run.config, []
-    settings = {"backend": config.backend, "optimizer": config.optimizer, "dtype": run.net.dtype,
-                "history_size": config.lbfgs_history, "pooling": config.pooling}  # fmt: skip
+    settings = estimate_settings(config, run.net)
     for stage in range(len(run.bounds)):
         content, styles = scales.stage_images(config, stage, run.content, run.styles)
         plan = choose_plan(config, run.net, content, styles)
         hw, style_hws = content.shape[:2], [s.shape[:2] for s in styles]
-        stages.append((hw, plan, plans.peak_bytes(hw, style_hws, plan, **settings)))
+        stages.append((hw, style_hws, plan, plans.peak_bytes(hw, style_hws, plan, **settings)))
     available = memory.available_bytes(config.backend)
     rate = gemm_rate(config.backend)
     channels = [run.net.channels[f"conv{block}_1"] for block in range(1, 6)]
@@ -25,19 +24,20 @@ def report(run: Run) -> str:
     ]
     after = -1 if run.resume is None else int(run.resume["iteration"])
     left = [max(0, end - max(first, after + 1)) for first, end in run.bounds]  # a resumed run's remaining ones
-    per_stage = [factor * plans.flops(hw, plan, channels) / rate for hw, plan, _ in stages]
+    per_stage = [factor * plans.flops(hw, plan, channels) / rate for hw, _, plan, _ in stages]
     total = sum(s * n for s, n in zip(per_stage, left))
     where = "host" if config.backend == "numpy" else "GPU"
     lines = [f"dry run: nothing computed; {config.optimizer} on {config.backend}, {run.schedule.n} iterations"]
     if run.resume is not None:
         lines[0] += f", resumed after iteration {after}"
-    for (hw, plan, peak), seconds, n in zip(stages, per_stage, left):
+    for (hw, _, plan, peak), seconds, n in zip(stages, per_stage, left):
         how = "the whole graph" if plan is None else plan.describe(hw[0])
         lines.append(f"  {hw[1]}x{hw[0]}: {n} iterations, about {seconds:.3g} s each; {how}; "
                      f"estimated peak {where} memory {memory.format_bytes(peak)}")  # fmt: skip
-    if config.backend == "numpy" and stages[-1][1] is not None:
-        if run.keeps_heap():
-            most = memory.format_bytes(plans.KEPT_HEAP_EXCESS * stages[-1][2])
+    hw, style_hws, plan, peak = stages[-1]
+    if config.backend == "numpy" and plan is not None:
+        if plans.keeps_heap(hw, style_hws, plan, config.memory_limit, **settings):
+            most = memory.format_bytes(plans.KEPT_HEAP_EXCESS * peak)
             lines.append(f"  the heap kept for reuse (faster; the budget has room): the peak may reach {most}")
         else:
             lines.append("  the heap left at glibc's defaults (no room to keep it): slower, page faults each iteration")

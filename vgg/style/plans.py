@@ -36,6 +36,10 @@ PLANNED_GRAPH_SHARE = 0.8
 # again) held a plan's peak 1.05x to 1.46x its estimate (the larger strips the more: benchmarks/RESULTS.md, print
 # size), and ran a pool2 plan at 1024x1024 in 13.5 s an iteration instead of 19.3 s on glibc's defaults.
 KEPT_HEAP_EXCESS = 1.5
+# A plan's iteration on glibc's defaults over the same plan with a kept heap (1.43x at 1024x1024: the page faults
+# of the arrays allocated again each iteration), for choosing between a plan that can keep its heap and one that
+# cannot.
+GLIBC_HEAP_TIME = 1.4
 # A plan is chosen only if its estimate leaves this share of the budget unused: room for the estimate's error
 # (within 15% of the measured peak: benchmarks/memory_check.py) and for what else the machine runs.
 PLAN_MARGIN = 0.85
@@ -162,18 +166,22 @@ def candidates(height: int) -> Iterator[Plan]:
 def choose(
     content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], budget: int, **settings: Any
 ) -> Plan | None:
-    """None (the plain graph) when its estimate fits in ``budget`` bytes, as before there were plans; else the plan
-    of fewest FLOPs whose estimate is at most PLAN_MARGIN of the budget (the larger strips on a tie);
-    NoPlanFitsError when none is."""
+    """None (the plain graph) when its estimate fits in ``budget`` bytes, as before there were plans; else the
+    quickest plan whose estimate is at most PLAN_MARGIN of the budget: its FLOPs, times GLIBC_HEAP_TIME where the
+    budget has no room to keep its heap (keeps_heap), the larger strips on a tie; NoPlanFitsError when none is."""
     if peak_bytes(content_hw, style_hws, None, **settings) <= budget:
         return None
-    room = PLAN_MARGIN * budget
-    fitting = [p for p in candidates(content_hw[0]) if peak_bytes(content_hw, style_hws, p, **settings) <= room]
+    peaks = {p: peak_bytes(content_hw, style_hws, p, **settings) for p in candidates(content_hw[0])}
+    fitting = [p for p, peak in peaks.items() if peak <= PLAN_MARGIN * budget]
     if not fitting:
-        leanest = min(peak_bytes(content_hw, style_hws, p, **settings) for p in candidates(content_hw[0]))
+        leanest = min(peaks.values())
         raise NoPlanFitsError(
             f"even the leanest plan needs about {memory.format_bytes(leanest)}, more than "
             f"{PLAN_MARGIN:.0%} of {memory.format_bytes(budget)}",
             leanest,
         )
-    return min(fitting, key=lambda p: (flops(content_hw, p), -p.rows))
+
+    def seconds(p: Plan) -> float:
+        return flops(content_hw, p) * (1.0 if KEPT_HEAP_EXCESS * peaks[p] <= budget else GLIBC_HEAP_TIME)
+
+    return min(fitting, key=lambda p: (seconds(p), -p.rows))

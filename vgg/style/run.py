@@ -110,11 +110,12 @@ def choose_plan(config: StyleConfig, net: VGG19, content: np.ndarray, styles: Se
     """The plan a scale of these images is evaluated by within config.memory_limit (None: the plain graph)."""
     if config.memory_limit is None:
         return None
-    return plans.choose(content.shape[:2], [s.shape[:2] for s in styles], config.memory_limit, **_settings(config, net))
+    hws = [s.shape[:2] for s in styles]
+    return plans.choose(content.shape[:2], hws, config.memory_limit, **estimate_settings(config, net))
 
 
-def _settings(config: StyleConfig, net: VGG19) -> dict[str, Any]:
-    """What the memory estimate needs besides the sizes."""
+def estimate_settings(config: StyleConfig, net: VGG19) -> dict[str, Any]:
+    """What the memory estimate (vgg.style.plans.peak_bytes) needs besides the sizes."""
     return {"backend": config.backend, "optimizer": config.optimizer, "history_size": config.lbfgs_history,
             "pooling": config.pooling, "dtype": net.dtype}  # fmt: skip
 
@@ -180,7 +181,7 @@ class Run:
         """Whether the run may keep its host heap for reuse within config.memory_limit (vgg.style.plans.keeps_heap):
         the plain graph always, a plan when its estimate leaves room for a kept heap's fragmentation."""
         content, styles = scales.stage_images(self.config, len(self.bounds) - 1, self.content, self.styles)
-        hws, settings = [s.shape[:2] for s in styles], _settings(self.config, self.net)
+        hws, settings = [s.shape[:2] for s in styles], estimate_settings(self.config, self.net)
         return plans.keeps_heap(content.shape[:2], hws, self.full_size_plan(), self.config.memory_limit, **settings)
 
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
