@@ -43,6 +43,9 @@ class Spy:
     def full_size_plan(self):
         return None
 
+    def keeps_heap(self):
+        return True
+
 
 @pytest.fixture
 def spy(monkeypatch):

@@ -10,7 +10,7 @@ from synthetic_vgg import sample_image, write_vgg19_mat
 
 from vgg.cli import checks, invocation, session
 from vgg.cli import flags as arguments
-from vgg.style import memory
+from vgg.style import memory, plans
 from vgg.style import pixels as images
 
 
@@ -133,7 +133,11 @@ def test_a_run_that_does_not_fit_is_refused_with_the_width_that_fits(files, tmp_
     one_line_error(code, err, "400x300", "host memory", memory.format_bytes(available), "--width")
     width = int(err.split("--width that fits is ")[1].split()[0])
     assert 190 <= width < 400 and not loaded
-    assert memory.estimate_peak_bytes((width * 3 // 4, width), [(width * 3 // 4, width)]) <= available
+    hw = (width * 3 // 4, width)
+    plans.choose(hw, [hw], available)  # the width it names fits: the whole graph or a plan (NoPlanFitsError if not)
+    wider = (hw[0] + 30, hw[1] + 40)
+    with pytest.raises(plans.NoPlanFitsError):
+        plans.choose(wider, [wider], available)  # and it is about the largest that does
     monkeypatch.undo()
     monkeypatch.setattr(memory, "available_bytes", lambda backend: available)
     code, err = run_cli(capsys, argv_for(files, tmp_path / "o.png", "--content", content, "--width", str(width)))
