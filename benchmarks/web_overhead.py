@@ -108,14 +108,14 @@ def one_run(way: str, client: str, folder: str, inputs: list[str], args: argpars
     return {"seconds": seconds, "run_cpu": usage.ru_utime + usage.ru_stime, "client_cpu": client_cpu}
 
 
-def _ticks(pid: int) -> int:
+def cpu_ticks(pid: int) -> int:
     """utime + stime + cutime + cstime of a process (its own and its reaped children's), in clock ticks."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return sum(int(v) for v in fields[11:15])
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
     """The processes below ``root`` (from /proc: each one's parent), without recursion."""
     parents = {}
     for name in os.listdir("/proc"):
@@ -160,9 +160,9 @@ class Watching:
         if self.browser is None:
             return time.process_time()
         total = 0
-        for pid in _descendants(os.getpid()):
+        for pid in descendants(os.getpid()):
             try:
-                total += _ticks(pid)
+                total += cpu_ticks(pid)
             except OSError:
                 continue  # gone meanwhile
         return total / os.sysconf("SC_CLK_TCK")

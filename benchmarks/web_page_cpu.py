@@ -18,7 +18,7 @@ import tempfile
 import time
 
 from benchmarks.bench_cli import write_inputs
-from benchmarks.web_overhead import ROOT, URL, _descendants, _ticks
+from benchmarks.web_overhead import ROOT, URL, cpu_ticks, descendants
 
 STATIC = os.path.join(ROOT, "vgg", "web", "static")
 OFF = {
@@ -44,7 +44,7 @@ def cpu(pids: list[int]) -> float:
     total = 0
     for pid in pids:
         try:
-            total += _ticks(pid)
+            total += cpu_ticks(pid)
         except OSError:
             continue
     return total / os.sysconf("SC_CLK_TCK")
@@ -79,7 +79,7 @@ def main() -> None:
                         page.route("**/app.js", _serve(script))
                         page.goto(url)
                         time.sleep(4)
-                        mine = [q for q in _descendants(os.getpid()) if q != run.pid]
+                        mine = [q for q in descendants(os.getpid()) if q != run.pid]
                         a, ra = cpu(mine), cpu([run.pid])
                         time.sleep(args.seconds)
                         b, rb = cpu(mine), cpu([run.pid])
