@@ -17,9 +17,9 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 
 from benchmarks import common
+from benchmarks.memory_check import iteration_seconds, resolve_plan
 
 SETTINGS = ("defaults", "defaults+nohuge", "kept", "release", "release+nohuge")
 
@@ -35,17 +35,8 @@ def child(setting: str, hw: tuple[int, int], plan_text: str, iterations: int) ->
         backend.release_host_memory()
     if setting.endswith("+nohuge"):
         np._core.multiarray._set_madvise_hugepage(False)
-    from vgg import Run, random_vgg19
-    from vgg.net.tiles import Plan
-
-    split, rows = plan_text.split(":")
-    rng = np.random.default_rng(0)
-    content = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
-    style = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
-    run = Run(random_vgg19(seed=0), content, [style], iterations=iterations, seed=0, plan=Plan(split, int(rows)))
-    stamps = [time.perf_counter() for event in run.events() if type(event).__name__ == "IterationDone"]
+    per = iteration_seconds(hw, resolve_plan(plan_text, hw), iterations)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    per = [b - a for a, b in zip(stamps, stamps[1:])]
     print(json.dumps({"seconds": statistics.median(per), "peak_mb": usage.ru_maxrss / 1024, "sys": usage.ru_stime,
                       "user": usage.ru_utime, "minor_faults": usage.ru_minflt}))  # fmt: skip
 

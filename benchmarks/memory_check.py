@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 from benchmarks import common
 
@@ -51,11 +52,23 @@ def budget_of(text: str) -> int | None:
     return int(float(text.split("=", 1)[1])) if text.startswith("limit=") else memory.available_bytes("numpy")
 
 
-def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) -> None:
+def iteration_seconds(hw: tuple[int, int], plan: Any, iterations: int, **settings: Any) -> list[float]:
+    """Run vgg.Run on the full-size random VGG-19 with a random content and style of ``hw``, evaluated by ``plan``;
+    the seconds of each iteration after the first."""
     import numpy as np
 
-    from minigrad import backend
     from vgg import Run, random_vgg19
+
+    rng = np.random.default_rng(0)
+    content = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
+    style = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
+    run = Run(random_vgg19(seed=0), content, [style], iterations=iterations, seed=0, plan=plan, **settings)
+    stamps = [time.perf_counter() for event in run.events() if type(event).__name__ == "IterationDone"]
+    return [b - a for a, b in zip(stamps, stamps[1:])]
+
+
+def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) -> None:
+    from minigrad import backend
     from vgg.style import plans
 
     plan = resolve_plan(plan_text, hw)
@@ -65,17 +78,7 @@ def child(hw: tuple[int, int], plan_text: str, iterations: int, optimizer: str) 
         backend.reuse_host_memory()
     else:
         backend.release_host_memory()
-    rng = np.random.default_rng(0)
-    content = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
-    style = rng.uniform(0, 255, (*hw, 3)).astype(np.float32)
-    net = random_vgg19(seed=0)
-    settings = {} if optimizer == "adam" else {"optimizer": optimizer}
-    run = Run(net, content, [style], iterations=iterations, seed=0, plan=plan, **settings)
-    stamps = []
-    for event in run.events():
-        if type(event).__name__ == "IterationDone":
-            stamps.append(time.perf_counter())
-    per = [b - a for a, b in zip(stamps, stamps[1:])]
+    per = iteration_seconds(hw, plan, iterations, **({} if optimizer == "adam" else {"optimizer": optimizer}))
     peak = common.proc_status_kib("VmHWM") * 1024
     seconds = statistics.median(per) if per else None
     print(json.dumps({"peak": peak, "seconds": seconds, "plan": str(plan), "heap": "kept" if kept else "glibc"}))

@@ -115,6 +115,17 @@ def cpu_ticks(pid: int) -> int:
     return sum(int(v) for v in fields[11:15])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU seconds of these processes (cpu_ticks), those gone meanwhile left out."""
+    total = 0
+    for pid in pids:
+        try:
+            total += cpu_ticks(pid)
+        except OSError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def descendants(root: int) -> list[int]:
     """The processes below ``root`` (from /proc: each one's parent), without recursion."""
     parents = {}
@@ -159,13 +170,7 @@ class Watching:
             return 0.0
         if self.browser is None:
             return time.process_time()
-        total = 0
-        for pid in descendants(os.getpid()):
-            try:
-                total += cpu_ticks(pid)
-            except OSError:
-                continue  # gone meanwhile
-        return total / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(descendants(os.getpid()))
 
     def show(self, url: str) -> None:
         if self.way != "page":

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 from benchmarks.bench_cli import write_inputs
-from benchmarks.web_overhead import ROOT, URL, cpu_ticks, descendants
+from benchmarks.web_overhead import ROOT, URL, cpu_seconds, descendants
 
 STATIC = os.path.join(ROOT, "vgg", "web", "static")
 OFF = {
@@ -38,16 +38,6 @@ def variants() -> dict[str, str]:
     for head in OFF.values():
         out["none of them"] = out["none of them"].replace(head, head + " return;")
     return out
-
-
-def cpu(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            total += cpu_ticks(pid)
-        except OSError:
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -80,9 +70,9 @@ def main() -> None:
                         page.goto(url)
                         time.sleep(4)
                         mine = [q for q in descendants(os.getpid()) if q != run.pid]
-                        a, ra = cpu(mine), cpu([run.pid])
+                        a, ra = cpu_seconds(mine), cpu_seconds([run.pid])
                         time.sleep(args.seconds)
-                        b, rb = cpu(mine), cpu([run.pid])
+                        b, rb = cpu_seconds(mine), cpu_seconds([run.pid])
                         print(f"{name:13s} browser {b - a:.2f} CPU s, the run {rb - ra:.1f} CPU s, "
                               f"in {args.seconds:g} s ({100 * (b - a) / (rb - ra):.2f}%)", flush=True)  # fmt: skip
                         page.close()

@@ -128,7 +128,12 @@ def keeps_heap(
     (its estimate is of a kept heap); a plan when its estimate times KEPT_HEAP_EXCESS fits (None: unknown, no)."""
     if plan is None:
         return True
-    return budget is not None and KEPT_HEAP_EXCESS * peak_bytes(content_hw, style_hws, plan, **kw) <= budget
+    return budget is not None and _room_for_kept_heap(peak_bytes(content_hw, style_hws, plan, **kw), budget)
+
+
+def _room_for_kept_heap(peak: int, budget: int) -> bool:
+    """Whether a plan estimated at ``peak`` bytes may keep its heap within ``budget`` bytes."""
+    return KEPT_HEAP_EXCESS * peak <= budget
 
 
 def flops(hw: tuple[int, int], plan: Plan | None, channels: Sequence[int] = BLOCK_CHANNELS) -> int:
@@ -182,6 +187,6 @@ def choose(
         )
 
     def seconds(p: Plan) -> float:
-        return flops(content_hw, p) * (1.0 if KEPT_HEAP_EXCESS * peaks[p] <= budget else GLIBC_HEAP_TIME)
+        return flops(content_hw, p) * (1.0 if _room_for_kept_heap(peaks[p], budget) else GLIBC_HEAP_TIME)
 
     return min(fitting, key=lambda p: (seconds(p), -p.rows))

@@ -174,15 +174,19 @@ class Run:
 
     def full_size_plan(self) -> Plan | None:
         """The plan the last (full-size) scale will be evaluated by (None: the plain graph)."""
-        content, styles = scales.stage_images(self.config, len(self.bounds) - 1, self.content, self.styles)
-        return self.forced_plan or choose_plan(self.config, self.net, content, styles)
+        return self._full_size()[2]
 
     def keeps_heap(self) -> bool:
         """Whether the run may keep its host heap for reuse within config.memory_limit (vgg.style.plans.keeps_heap):
         the plain graph always, a plan when its estimate leaves room for a kept heap's fragmentation."""
-        content, styles = scales.stage_images(self.config, len(self.bounds) - 1, self.content, self.styles)
+        content, styles, plan = self._full_size()
         hws, settings = [s.shape[:2] for s in styles], estimate_settings(self.config, self.net)
-        return plans.keeps_heap(content.shape[:2], hws, self.full_size_plan(), self.config.memory_limit, **settings)
+        return plans.keeps_heap(content.shape[:2], hws, plan, self.config.memory_limit, **settings)
+
+    def _full_size(self) -> tuple[np.ndarray, list[np.ndarray], Plan | None]:
+        """The last (full-size) scale's content and styles, and the plan it will be evaluated by."""
+        content, styles = scales.stage_images(self.config, len(self.bounds) - 1, self.content, self.styles)
+        return content, styles, self.forced_plan or choose_plan(self.config, self.net, content, styles)
 
     def _stage(self, index: int, x0: np.ndarray, start: int | None = None) -> Stage:
         content, styles = scales.stage_images(self.config, index, self.content, self.styles)
