@@ -8,9 +8,10 @@ style of the same size (the seed scales the style to the content's width), a few
 numpy, its heap kept or left at glibc's defaults as the CLI would (vgg.style.plans.keeps_heap, within the budget
 below). It reports its peak resident set size (VmHWM, the whole process) and the median seconds of the
 iterations after the first. A plan is ``plain``, ``auto`` (what the CLI would choose: vgg.style.plans.choose
-within this machine's available memory), ``limit=SIZE`` (chosen within SIZE bytes, e.g. limit=8e9) or
-``SPLIT:ROWS`` (e.g. pool3:128; the budget: this machine's available memory). The parent prints each beside
-vgg.style.plans.peak_bytes and the relative error; ``--torch`` adds PyTorch's process peak for the square sizes
+within this machine's available memory), ``limit=SIZE`` (chosen within SIZE bytes, e.g. limit=8e9),
+``SPLIT:ROWS`` (e.g. pool3:128; the budget: this machine's available memory) or ``SPLIT:ROWS@SIZE`` (that plan
+within SIZE bytes: whether it keeps its heap). The parent prints each beside vgg.style.plans.peak_bytes for the
+heap it ran in and the relative error; ``--torch`` adds PyTorch's process peak for the square sizes
 (benchmarks.worker's port, same work).
 """
 
@@ -41,7 +42,7 @@ def resolve_plan(text: str, hw: tuple[int, int]):
         return None
     if text == "auto" or text.startswith("limit="):
         return plans.choose(hw, [hw], budget_of(text))
-    split, rows = text.split(":")
+    split, rows = text.split("@", maxsplit=1)[0].split(":")
     return Plan(split, int(rows))
 
 
@@ -49,7 +50,9 @@ def budget_of(text: str) -> int | None:
     """The memory budget a --plans word runs under: its limit=, else what this machine has (as the CLI's)."""
     from vgg.style import memory
 
-    return int(float(text.split("=", 1)[1])) if text.startswith("limit=") else memory.available_bytes("numpy")
+    if text.startswith("limit="):
+        return int(float(text.split("=", 1)[1]))
+    return int(float(text.split("@", 1)[1])) if "@" in text else memory.available_bytes("numpy")
 
 
 def iteration_seconds(hw: tuple[int, int], plan: Any, iterations: int, **settings: Any) -> list[float]:
@@ -125,7 +128,8 @@ def main() -> None:
                 print(f"| {text} | {plan_text} | {got['error']} | | | | {torch} |", flush=True)
                 continue
             plan = resolve_plan(plan_text, hw)
-            estimate = plans.peak_bytes(hw, [hw], plan, optimizer=args.optimizer)
+            kept = got["heap"] == "kept"
+            estimate = plans.peak_bytes(hw, [hw], plan, optimizer=args.optimizer, kept_heap=kept)
             error = (estimate - got["peak"]) / got["peak"]
             seconds = "" if got["seconds"] is None else f"{got['seconds']:.2f}"
             row = f"| {text} | {got['plan'] if plan else 'plain'}, {got['heap']} heap | {got['peak'] / 2**20:.0f} MB | "

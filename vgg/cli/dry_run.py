@@ -15,7 +15,7 @@ def report(run: Run) -> str:
         content, styles = scales.stage_images(config, stage, run.content, run.styles)
         plan = choose_plan(config, run.net, content, styles)
         hw, style_hws = content.shape[:2], [s.shape[:2] for s in styles]
-        stages.append((hw, style_hws, plan, plans.peak_bytes(hw, style_hws, plan, **settings)))
+        stages.append((hw, style_hws, plan, plans.run_peak_bytes(hw, style_hws, plan, config.memory_limit, **settings)))
     available = memory.available_bytes(config.backend)
     rate = gemm_rate(config.backend)
     channels = [run.net.channels[f"conv{block}_1"] for block in range(1, 6)]
@@ -37,8 +37,7 @@ def report(run: Run) -> str:
     hw, style_hws, plan, peak = stages[-1]
     if config.backend == "numpy" and plan is not None:
         if plans.keeps_heap(hw, style_hws, plan, config.memory_limit, **settings):
-            most = memory.format_bytes(plans.KEPT_HEAP_EXCESS * peak)
-            lines.append(f"  the heap kept for reuse (faster; the budget has room): the peak may reach {most}")
+            lines.append("  the heap kept for reuse (faster; the budget has room for what it holds)")
         else:
             lines.append("  the heap left at glibc's defaults (no room to keep it): slower, page faults each iteration")
     free = "unknown" if available is None else memory.format_bytes(available)

@@ -33,9 +33,13 @@ PLANNED_IMAGE_ARRAYS = 3
 # from 1024x1024 to 4032x3024 (0.74 to 0.86 of the count; README, Memory).
 PLANNED_GRAPH_SHARE = 0.8
 # A kept heap (minigrad.backend.reuse_host_memory: the arrays each iteration allocates again are not page-faulted
-# again) held a plan's peak 1.05x to 1.46x its estimate (the larger strips the more: benchmarks/RESULTS.md, print
-# size), and ran a pool2 plan at 1024x1024 in 13.5 s an iteration instead of 19.3 s on glibc's defaults.
-KEPT_HEAP_EXCESS = 1.5
+# again, 0.97x-1.21x the plain graph's time where a glibc heap took 1.38x) never gives memory back, and a plan's
+# phases leave it in pieces: the rest's backward frees arrays of the whole split output's width, which the strips'
+# larger arrays cannot reuse. Its peak counts KEPT_GRAPH_SHARE of the phases' arrays, and the strips' backward sits
+# above KEPT_REST_LEFT of the rest's backward. Fitted to eleven kept-heap peaks from 512x512 to 4032x3024, pool1
+# and pool2 (within 6%), and checked on pool3 and other sizes (benchmarks/RESULTS.md, print size).
+KEPT_GRAPH_SHARE = 0.9
+KEPT_REST_LEFT = 0.32
 # A plan's iteration on glibc's defaults over the same plan with a kept heap (1.43x at 1024x1024: the page faults
 # of the arrays allocated again each iteration), for choosing between a plan that can keep its heap and one that
 # cannot.
@@ -90,8 +94,10 @@ def breakdown(
     dtype: Any = np.float32,
     history_size: int = 100,
     pooling: str = "max",
+    kept_heap: bool = False,
 ) -> dict[str, int]:
-    """The parts of a plan's peak in bytes, as memory.breakdown gives them for the plain path."""
+    """The parts of a plan's peak in bytes, as memory.breakdown gives them for the plain path; ``kept_heap``: in a
+    heap kept for reuse (KEPT_GRAPH_SHARE), else on glibc's defaults (PLANNED_GRAPH_SHARE)."""
     itemsize = np.dtype(dtype).itemsize
     e = _elements(content_hw, plan, pooling)
     image = content_hw[0] * content_hw[1] * 3
@@ -100,13 +106,15 @@ def breakdown(
         t = _elements(hw, plan, pooling)
         targets = max(targets, t["split"] + max(t["strip"], t["rest"]) + 2 * hw[0] * hw[1] * 3)  # + its input
     forward = e["split"] + max(e["strip"], e["rest_forward"])
-    # backward: the rest's, then each strip's beside the split's output and its gradient
-    backward = e["split"] + max(e["rest_backward"], e["split"] + e["strip_graph"])
+    # backward: the rest's, then each strip's beside the split's output and its gradient (and, in a kept heap,
+    # above what the rest's left in pieces)
+    strips_backward = e["split"] + e["strip_graph"] + (KEPT_REST_LEFT * e["rest_backward"] if kept_heap else 0)
+    backward = e["split"] + max(e["rest_backward"], strips_backward)
     graph = ("content", max(forward, backward)) if max(forward, backward) >= targets else ("styles", targets)
     vectors = 2 if optimizer == "adam" else 2 * history_size + memory.LBFGS_EXTRA_VECTORS
     arrays = 2 + memory.IMAGE_TEMPORARIES + PLANNED_IMAGE_ARRAYS + vectors
     return {
-        graph[0]: int(graph[1] * PLANNED_GRAPH_SHARE) * itemsize,
+        graph[0]: int(graph[1] * (KEPT_GRAPH_SHARE if kept_heap else PLANNED_GRAPH_SHARE)) * itemsize,
         "optimizer": image * arrays * itemsize,
         "weights": weight_elements() * itemsize,
         "process": memory.HOST_BASELINE if backend == "numpy" else 0,
@@ -114,26 +122,31 @@ def breakdown(
 
 
 def peak_bytes(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], plan: Plan | None, **kw: Any) -> int:
-    """The peak of a run evaluated by ``plan`` (None: the plain graph), in bytes."""
-    parts = (
-        memory.breakdown(content_hw, style_hws, **kw) if plan is None else breakdown(content_hw, style_hws, plan, **kw)
-    )
-    return int(sum(parts.values()))
+    """The peak of a run evaluated by ``plan`` (None: the plain graph), in bytes; for a plan, ``kept_heap=True``
+    counts it in a heap kept for reuse (the plain graph's estimate always is)."""
+    if plan is None:
+        kw.pop("kept_heap", None)
+        return int(sum(memory.breakdown(content_hw, style_hws, **kw).values()))
+    return int(sum(breakdown(content_hw, style_hws, plan, **kw).values()))
 
 
 def keeps_heap(
     content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], plan: Plan | None, budget: int | None, **kw: Any
 ) -> bool:
     """Whether a run evaluated by ``plan`` may keep its heap (faster) within ``budget`` bytes: the plain graph always
-    (its estimate is of a kept heap); a plan when its estimate times KEPT_HEAP_EXCESS fits (None: unknown, no)."""
+    (its estimate is of a kept heap); a plan when its kept heap's estimate is within PLAN_MARGIN of the budget
+    (None: unknown, no)."""
     if plan is None:
         return True
-    return budget is not None and _room_for_kept_heap(peak_bytes(content_hw, style_hws, plan, **kw), budget)
+    return budget is not None and peak_bytes(content_hw, style_hws, plan, kept_heap=True, **kw) <= PLAN_MARGIN * budget
 
 
-def _room_for_kept_heap(peak: int, budget: int) -> bool:
-    """Whether a plan estimated at ``peak`` bytes may keep its heap within ``budget`` bytes."""
-    return KEPT_HEAP_EXCESS * peak <= budget
+def run_peak_bytes(
+    content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], plan: Plan | None, budget: int | None, **kw: Any
+) -> int:
+    """The peak of a run evaluated by ``plan`` within ``budget``, in the heap it will run in (keeps_heap)."""
+    kept = keeps_heap(content_hw, style_hws, plan, budget, **kw)
+    return peak_bytes(content_hw, style_hws, plan, kept_heap=kept, **kw)
 
 
 def flops(hw: tuple[int, int], plan: Plan | None, channels: Sequence[int] = BLOCK_CHANNELS) -> int:
@@ -172,21 +185,24 @@ def choose(
     content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], budget: int, **settings: Any
 ) -> Plan | None:
     """None (the plain graph) when its estimate fits in ``budget`` bytes, as before there were plans; else the
-    quickest plan whose estimate is at most PLAN_MARGIN of the budget: its FLOPs, times GLIBC_HEAP_TIME where the
-    budget has no room to keep its heap (keeps_heap), the larger strips on a tie; NoPlanFitsError when none is."""
+    quickest plan whose estimate is at most PLAN_MARGIN of the budget: its FLOPs where its kept heap fits
+    (keeps_heap), else its FLOPs times GLIBC_HEAP_TIME if it fits on glibc's defaults; the larger strips on a tie;
+    NoPlanFitsError when none fits."""
     if peak_bytes(content_hw, style_hws, None, **settings) <= budget:
         return None
-    peaks = {p: peak_bytes(content_hw, style_hws, p, **settings) for p in candidates(content_hw[0])}
-    fitting = [p for p, peak in peaks.items() if peak <= PLAN_MARGIN * budget]
-    if not fitting:
-        leanest = min(peaks.values())
+    room = PLAN_MARGIN * budget
+    seconds, leanest = {}, None
+    for p in candidates(content_hw[0]):
+        peak = peak_bytes(content_hw, style_hws, p, **settings)
+        leanest = peak if leanest is None else min(leanest, peak)
+        if peak_bytes(content_hw, style_hws, p, kept_heap=True, **settings) <= room:
+            seconds[p] = float(flops(content_hw, p))
+        elif peak <= room:
+            seconds[p] = flops(content_hw, p) * GLIBC_HEAP_TIME
+    if not seconds:
         raise NoPlanFitsError(
             f"even the leanest plan needs about {memory.format_bytes(leanest)}, more than "
             f"{PLAN_MARGIN:.0%} of {memory.format_bytes(budget)}",
             leanest,
         )
-
-    def seconds(p: Plan) -> float:
-        return flops(content_hw, p) * (1.0 if _room_for_kept_heap(peaks[p], budget) else GLIBC_HEAP_TIME)
-
-    return min(fitting, key=lambda p: (seconds(p), -p.rows))
+    return min(seconds, key=lambda p: (seconds[p], -p.rows))
