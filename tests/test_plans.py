@@ -156,6 +156,22 @@ def test_the_plain_graph_when_it_fits_the_cheapest_plan_when_not_and_one_line_wh
         plans.choose(hw, [hw], 10 * 2**20)
 
 
+def test_a_gpu_plan_is_counted_in_a_kept_pool():
+    """CuPy's memory pool keeps its blocks as a kept heap does: on cupy a plan is estimated so, with no fallback to
+    the leaner estimate of glibc's defaults, which the GPU does not have."""
+    hw, gpu = (512, 512), {"backend": "cupy"}
+    assert plans.keeps_heap(hw, [hw], tiles.Plan("pool2", 16), 1, **gpu)
+    leanest = min(plans.peak_bytes(hw, [hw], p, kept_heap=True, **gpu) for p in plans.candidates(hw[0]))
+    budget = int(leanest / plans.PLAN_MARGIN) + 1
+    chosen = plans.choose(hw, [hw], budget, **gpu)
+    assert plans.peak_bytes(hw, [hw], chosen, kept_heap=True, **gpu) <= plans.PLAN_MARGIN * budget
+    assert min(plans.peak_bytes(hw, [hw], p, **gpu) for p in plans.candidates(hw[0])) <= plans.PLAN_MARGIN * (
+        budget - 2
+    )
+    with pytest.raises(plans.NoPlanFitsError):  # though a glibc heap's estimate would fit
+        plans.choose(hw, [hw], budget - 2, **gpu)
+
+
 def test_a_plan_costs_more_flops_the_deeper_it_splits_and_the_thinner_its_strips():
     hw = (1024, 768)
     plain = plans.flops(hw, None)

@@ -133,10 +133,11 @@ def peak_bytes(content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]]
 def keeps_heap(
     content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], plan: Plan | None, budget: int | None, **kw: Any
 ) -> bool:
-    """Whether a run evaluated by ``plan`` may keep its heap (faster) within ``budget`` bytes: the plain graph always
-    (its estimate is of a kept heap); a plan when its kept heap's estimate is within PLAN_MARGIN of the budget
-    (None: unknown, no)."""
-    if plan is None:
+    """Whether a run evaluated by ``plan`` keeps its heap (faster) within ``budget`` bytes: the plain graph always
+    (its estimate is of a kept heap); on a GPU always (CuPy's pool keeps its blocks for reuse as a kept heap does;
+    not yet measured against a GPU); on the host a plan when its kept heap's estimate is within PLAN_MARGIN of the
+    budget (None: unknown, no)."""
+    if plan is None or kw.get("backend", "numpy") != "numpy":
         return True
     return budget is not None and peak_bytes(content_hw, style_hws, plan, kept_heap=True, **kw) <= PLAN_MARGIN * budget
 
@@ -185,20 +186,17 @@ def choose(
     content_hw: tuple[int, int], style_hws: Sequence[tuple[int, int]], budget: int, **settings: Any
 ) -> Plan | None:
     """None (the plain graph) when its estimate fits in ``budget`` bytes, as before there were plans; else the
-    quickest plan whose estimate is at most PLAN_MARGIN of the budget: its FLOPs where its kept heap fits
-    (keeps_heap), else its FLOPs times GLIBC_HEAP_TIME if it fits on glibc's defaults; the larger strips on a tie;
-    NoPlanFitsError when none fits."""
+    quickest plan whose estimate in the heap it would run in (keeps_heap) is at most PLAN_MARGIN of the budget: its
+    FLOPs, times GLIBC_HEAP_TIME on glibc's defaults; the larger strips on a tie; NoPlanFitsError when none fits."""
     if peak_bytes(content_hw, style_hws, None, **settings) <= budget:
         return None
-    room = PLAN_MARGIN * budget
     seconds, leanest = {}, None
     for p in candidates(content_hw[0]):
-        peak = peak_bytes(content_hw, style_hws, p, **settings)
+        kept = keeps_heap(content_hw, style_hws, p, budget, **settings)
+        peak = peak_bytes(content_hw, style_hws, p, kept_heap=kept, **settings)
         leanest = peak if leanest is None else min(leanest, peak)
-        if peak_bytes(content_hw, style_hws, p, kept_heap=True, **settings) <= room:
-            seconds[p] = float(flops(content_hw, p))
-        elif peak <= room:
-            seconds[p] = flops(content_hw, p) * GLIBC_HEAP_TIME
+        if peak <= PLAN_MARGIN * budget:
+            seconds[p] = flops(content_hw, p) * (1.0 if kept else GLIBC_HEAP_TIME)
     if not seconds:
         raise NoPlanFitsError(
             f"even the leanest plan needs about {memory.format_bytes(leanest)}, more than "
