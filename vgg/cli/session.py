@@ -89,9 +89,9 @@ def make_run(
 
 def _host_memory(run: Run) -> None:
     """The plain graph allocates the same big arrays every iteration: a heap kept for reuse skips their page
-    faults. A plan's strips come in several sizes and fragment that heap, which is never given back (a 12 MP run
-    measured 39% above its peak with glibc's defaults): a plan keeps the heap only where the budget has room for
-    that (Run.keeps_heap), else glibc's defaults, slower (benchmarks/RESULTS.md, print size)."""
+    faults. A plan's kept heap holds more than its arrays (the pieces its phases leave): a plan keeps the heap where
+    the budget has room for that estimate (Run.keeps_heap), else glibc's defaults, slower (benchmarks/RESULTS.md,
+    print size)."""
     if run.keeps_heap():
         mg_backend.reuse_host_memory()
     else:

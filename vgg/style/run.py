@@ -178,7 +178,7 @@ class Run:
 
     def keeps_heap(self) -> bool:
         """Whether the run may keep its host heap for reuse within config.memory_limit (vgg.style.plans.keeps_heap):
-        the plain graph always, a plan when its estimate leaves room for a kept heap's fragmentation."""
+        the plain graph always, a plan when the budget has room for its estimate in a kept heap."""
         content, styles, plan = self._full_size()
         hws, settings = [s.shape[:2] for s in styles], estimate_settings(self.config, self.net)
         return plans.keeps_heap(content.shape[:2], hws, plan, self.config.memory_limit, **settings)
