@@ -41,7 +41,7 @@ STATIC = {
     "style.css": ("style.css", "text/css"),
 }
 MAX_STREAMS = 16  # event streams open at once; more are refused (503)
-STREAM_INTERVAL = 1.0  # seconds between two writes of one event stream
+STREAM_INTERVAL = 2.0  # seconds between two writes of one event stream (the page refreshes at most that often)
 KEEPALIVE = 10.0  # seconds of silence after which a stream sends a comment
 POLL = 1.0  # seconds between two looks at whether a stream's page closed it
 SOCKET_TIMEOUT = 20.0  # a connection that takes no bytes for this long is dropped

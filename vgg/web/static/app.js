@@ -3,17 +3,19 @@
 // event stream "events" (a snapshot, then messages: vgg/web/board.py) and the images "image/NAME.jpg".
 "use strict";
 
-const FRAME_INTERVAL = 2000; // ms between two fetches of the best image, at most (each costs a browser without a GPU
-// about 25 ms of CPU at 256x256: benchmarks/web_page_cpu.py)
-const CHART_INTERVAL = 2000; // ms between two redraws of the chart, at most
+// The page wakes at most once every REFRESH_INTERVAL ms: the progress, the chart and (when a newer one is known) the
+// best image all in that one refresh. On a machine whose cores the run keeps busy, every wake of the browser
+// takes a core from the run's threads for a moment (benchmarks/web_alternate.py); a browser without a GPU spends
+// about 25 ms of CPU on each new 256x256 image (benchmarks/web_page_cpu.py).
+const REFRESH_INTERVAL = 2000;
 const MAX_POINTS = 20000; // beyond, every other older point is dropped
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#111827", "#9333ea", "#ea580c", "#0891b2", "#a16207"];
 
 const $ = (id) => document.getElementById(id);
 const page = {
   points: [], terms: [], run: null, state: "starting",
-  frame: { wanted: 0, shown: -1, loading: false, last: 0, timer: null },
-  chartTimer: null, chartLast: 0, stream: null,
+  frame: { wanted: 0, shown: -1, loading: false },
+  progress: null, refreshTimer: null, refreshLast: 0, stream: null,
 };
 
 function text(node, value) { node.textContent = value; }
@@ -25,20 +27,33 @@ function hms(seconds) {
   return m ? `${m} min ${r} sec` : `${r} sec`;
 }
 
-// ---- the best image: fetched when a newer one is known, once the last one is shown, FRAME_INTERVAL apart ----
+// ---- one refresh, at most every REFRESH_INTERVAL: the progress, the chart, the best image if a newer one is known ----
+
+function scheduleRefresh() {
+  if (page.refreshTimer) return;
+  const wait = Math.max(0, page.refreshLast + REFRESH_INTERVAL - Date.now());
+  page.refreshTimer = setTimeout(() => {
+    page.refreshTimer = null;
+    page.refreshLast = Date.now();
+    requestAnimationFrame(refresh);
+  }, wait);
+}
+
+function refresh() {
+  showProgress(page.progress);
+  drawChart();
+  pumpFrame();
+}
 
 function wantFrame(version) {
   page.frame.wanted = Math.max(page.frame.wanted, version);
-  pumpFrame();
+  scheduleRefresh();
 }
 
 function pumpFrame() {
   const f = page.frame;
-  if (f.loading || f.timer || f.wanted <= f.shown) return;
-  const wait = f.last + FRAME_INTERVAL - Date.now();
-  if (wait > 0) { f.timer = setTimeout(() => { f.timer = null; pumpFrame(); }, wait); return; }
+  if (f.loading || f.wanted <= f.shown) return;
   f.loading = true;
-  f.last = Date.now();
   const img = $("frame"), wanted = f.wanted;
   const done = (shown) => {
     img.onload = img.onerror = null;
@@ -49,7 +64,7 @@ function pumpFrame() {
     }
     f.loading = false;
     afterFrame();
-    pumpFrame();
+    if (f.wanted > f.shown) scheduleRefresh(); // a newer one came meanwhile: in the next refresh
   };
   img.onload = () => done(true);
   img.onerror = () => done(false);
@@ -73,17 +88,12 @@ function addPoint(p) {
     const half = Math.floor(page.points.length / 2);
     page.points = page.points.slice(0, half).filter((_, k) => k % 2 === 0).concat(page.points.slice(half));
   }
-  scheduleChart();
+  scheduleRefresh();
 }
 
-function scheduleChart() {
-  if (page.chartTimer) return;
-  const wait = Math.max(0, page.chartLast + CHART_INTERVAL - Date.now());
-  page.chartTimer = setTimeout(() => {
-    page.chartTimer = null;
-    page.chartLast = Date.now();
-    requestAnimationFrame(drawChart);
-  }, wait);
+function setProgress(p) {
+  page.progress = p;
+  scheduleRefresh();
 }
 
 function chartBounds(points, terms) {
@@ -187,7 +197,7 @@ function showStatus(s) {
 function showRun(run) {
   page.run = run;
   page.points = []; page.terms = [];
-  scheduleChart();
+  scheduleRefresh();
   if (!run) return;
   const inputs = $("inputs");
   inputs.replaceChildren(...run.inputs.map((input) => {
@@ -232,7 +242,7 @@ function snapshot(s) {
   showStatus(s.status);
   showRun(s.run);
   for (const p of s.points) addPoint(p);
-  showProgress(s.progress);
+  setProgress(s.progress);
   showItems(s.items);
   $("notes").replaceChildren();
   for (const line of s.notes) addNote(line);
@@ -246,7 +256,7 @@ function connect() {
   on("snapshot", snapshot);
   on("run", showRun);
   on("losses", addPoint);
-  on("progress", showProgress);
+  on("progress", setProgress);
   on("frame", (m) => wantFrame(m.version));
   on("items", (m) => showItems(m.items));
   on("status", showStatus);
@@ -271,7 +281,7 @@ async function act(name) {
 document.addEventListener("DOMContentLoaded", () => {
   $("save").addEventListener("click", () => act("save"));
   $("stop").addEventListener("click", () => act("stop"));
-  window.addEventListener("resize", scheduleChart);
+  window.addEventListener("resize", scheduleRefresh);
   connect();
   drawChart();
 });
