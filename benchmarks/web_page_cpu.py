@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from benchmarks.bench_cli import write_inputs
@@ -23,7 +24,7 @@ from benchmarks.web_overhead import ROOT, URL, cpu_seconds, descendants
 STATIC = os.path.join(ROOT, "vgg", "web", "static")
 OFF = {
     "image": "function wantFrame(version) {",
-    "chart": "function scheduleChart() {",
+    "chart": "function drawChart() {",
     "progress": "function showProgress(p) {",
 }
 
@@ -31,6 +32,9 @@ OFF = {
 def variants() -> dict[str, str]:
     with open(os.path.join(STATIC, "app.js"), encoding="utf-8") as f:
         app = f.read()
+    missing = [head for head in OFF.values() if head not in app]
+    if missing:
+        raise SystemExit(f"web_page_cpu: app.js has no {missing[0]!r} any more: update OFF")
     out = {"as is": app}
     for part, head in OFF.items():
         out[f"no {part}"] = app.replace(head, head + " return;")
@@ -59,6 +63,7 @@ def main() -> None:
         run = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
         try:
             url = next(m.group(1) for m in map(URL.search, run.stderr) if m)
+            threading.Thread(target=run.stderr.read, daemon=True).start()  # a full pipe would block the run
             browser = open_browser(os.path.join(folder, "profile"))
             context = browser.__enter__()
             try:
