@@ -47,7 +47,7 @@ def resolve_plan(text: str, hw: tuple[int, int]):
 
 
 def budget_of(text: str) -> int | None:
-    """The memory budget a --plans word runs under: its limit=, else what this machine has (as the CLI's)."""
+    """The memory budget a --plans word runs under: its limit= or @, else what this machine has (as the CLI's)."""
     from vgg.style import memory
 
     if text.startswith("limit="):

@@ -213,7 +213,7 @@ def test_the_full_size_plan_is_the_last_scales(net):
 
 
 def _a_budget_with_room_for_a_kept_heap(hw, style_hws):
-    """A budget the whole graph does not fit in, whose plan leaves room for a kept heap's fragmentation."""
+    """A budget the whole graph does not fit in, where the chosen plan's kept-heap estimate fits too."""
     plain = plans.peak_bytes(hw, style_hws, None)
     for k in range(99, 20, -1):
         budget = plain * k // 100
