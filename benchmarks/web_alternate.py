@@ -8,11 +8,11 @@ out: one stylize_cli.py run with --web (full-size VGG-19 of random weights, SIZE
 headless Chromium (the system's) showing its page for WINDOW iterations, then no browser at all for WINDOW
 iterations, PAIRS times (each pair in the other order). The client is the browser alone as a user would have it
 (``chromium``: started on the page's address, SETTLE seconds given to load it), or the browser driven by
-Playwright as the tests drive it (``playwright``: its driver process is sent every network event of the page,
-which a user's browser does not do). The browser's start and close are left out: a "page" window counts from the
-first iteration that begins after the page has loaded to the last that ends before the browser closes, a "none"
-window likewise between the browser gone and the next one starting. Each window's seconds per iteration come from
-the run's log (the read-back after each iteration).
+Playwright as the tests drive it (``playwright``: measured costlier, likely its driver process following the
+page's network traffic, which a user's browser does not have). The browser's start and close are left out: a
+"page" window counts from the first iteration that begins after the page has loaded to the last that ends before
+the browser closes, a "none" window likewise between the browser gone and the next one starting. Each window's
+seconds per iteration come from the run's log (the read-back after each iteration).
 
 Printed: each window; the median of each kind; and each page window against the mean of the none windows on
 either side of it (the pairing takes out the run's slow drift), their median and mean with its standard error.
