@@ -69,7 +69,7 @@ def test_watch_save_and_stop_in_a_browser(files, tmp_path):
     try:
         with open_browser(str(tmp_path / "profile")) as browser:
             page = browser.new_page()
-            page.on("request", lambda r: requested.append(r.url))
+            page.on("request", lambda r: requested.append((time.monotonic(), r.url)))
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
             page.goto(run.url)
@@ -81,6 +81,7 @@ def test_watch_save_and_stop_in_a_browser(files, tmp_path):
             assert (tmp_path / "o.saved-1.png").exists()
             if os.environ.get("WEB_SCREENSHOT"):
                 page.screenshot(path=os.environ["WEB_SCREENSHOT"])
+            running = list(requested)
             page.click("#stop")
             until(lambda: state(page) == "ended", "the end")
             assert "stopped from the page" in page.inner_text("#status")
@@ -92,8 +93,12 @@ def test_watch_save_and_stop_in_a_browser(files, tmp_path):
         assert img.size == (20, 16)
     assert f"stylize: error: interrupted; saved the best image so far to {out}\n" in run.lines
     ours = (f"{origin.scheme}://{origin.netloc}/", "data:,")
-    foreign = [u for u in requested if not u.startswith(ours)]
+    foreign = [u for _, u in requested if not u.startswith(ours)]
     assert not foreign and not problems, (foreign, problems)
+    # while the run goes on, a new best image at most every IMAGE_INTERVAL (4 s; app.js), though the run has a new
+    # one every few milliseconds
+    asked = [t for t, u in running if "/image/best.jpg" in u]
+    assert len(asked) >= 2 and min(b - a for a, b in zip(asked, asked[1:])) > 3.8, asked
 
 
 def test_the_page_shows_the_end_of_a_finished_run(files, tmp_path):

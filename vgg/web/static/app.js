@@ -3,18 +3,25 @@
 // event stream "events" (a snapshot, then messages: vgg/web/board.py) and the images "image/NAME.jpg".
 "use strict";
 
-// The page wakes at most once every REFRESH_INTERVAL ms: the progress, the chart and (when a newer one is known) the
-// best image all in that one refresh. On a machine whose cores the run keeps busy, every wake of the browser
-// takes a core from the run's threads for a moment (benchmarks/web_alternate.py); a browser without a GPU spends
-// about 25 ms of CPU on each new 256x256 image (benchmarks/web_page_cpu.py).
+// The page wakes at most once every REFRESH_INTERVAL ms: the progress, the chart and (when a newer one is known and
+// its time has come) the best image all in that one refresh. On a machine whose cores the run keeps busy, every wake
+// of the browser takes a core from the run's threads for a moment (benchmarks/web_alternate.py), and a browser
+// without a GPU spends about 25 ms of CPU on each new 256x256 image (benchmarks/web_page_cpu.py). So while the run
+// goes on, a new image is fetched at most every IMAGE_INTERVAL ms, or IMAGE_COST_FACTOR times what the last one
+// took if that is longer (a large image, a slow machine), up to IMAGE_INTERVAL_MAX: "took" is from the request to
+// the decoded pixels, the server's encoding and any wait included, so more than the CPU it cost. Once the run is
+// finishing, the final image is fetched at once.
 const REFRESH_INTERVAL = 2000;
+const IMAGE_INTERVAL = 4000;
+const IMAGE_COST_FACTOR = 100; // the images take at most about 1% of one core's time, less as "took" overstates it
+const IMAGE_INTERVAL_MAX = 30000;
 const MAX_POINTS = 20000; // beyond, every other older point is dropped
 const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#111827", "#9333ea", "#ea580c", "#0891b2", "#a16207"];
 
 const $ = (id) => document.getElementById(id);
 const page = {
   points: [], terms: [], run: null, state: "starting",
-  frame: { wanted: 0, shown: -1, loading: false },
+  frame: { wanted: 0, shown: -1, loading: false, next: 0, timer: null },
   progress: null, refreshTimer: null, refreshLast: 0, stream: null,
 };
 
@@ -53,22 +60,28 @@ function wantFrame(version) {
 function pumpFrame() {
   const f = page.frame;
   if (f.loading || f.wanted <= f.shown) return;
+  const live = page.state === "running" || page.state === "starting";
+  if (live && Date.now() < f.next) {
+    if (!f.timer) f.timer = setTimeout(() => { f.timer = null; scheduleRefresh(); }, f.next - Date.now());
+    return;
+  }
   f.loading = true;
-  const img = $("frame"), wanted = f.wanted;
+  const img = $("frame"), wanted = f.wanted, asked = performance.now();
   const done = (shown) => {
-    img.onload = img.onerror = null;
     if (shown) {
+      const took = performance.now() - asked;
+      f.next = Date.now() + Math.min(IMAGE_INTERVAL_MAX, Math.max(IMAGE_INTERVAL, IMAGE_COST_FACTOR * took));
       f.shown = Math.max(f.shown, wanted);
       img.dataset.version = String(f.shown);
+      img.dataset.took = took.toFixed(1); // ms, from the request to the decoded pixels
       text($("caption"), page.state === "ended" ? "the final image" : "the best image so far");
     }
     f.loading = false;
     afterFrame();
-    if (f.wanted > f.shown) scheduleRefresh(); // a newer one came meanwhile: in the next refresh
+    if (f.wanted > f.shown) scheduleRefresh(); // a newer one came meanwhile: in a later refresh
   };
-  img.onload = () => done(true);
-  img.onerror = () => done(false);
   img.src = `image/best.jpg?v=${wanted}`;
+  img.decode().then(() => done(true), () => done(false)); // settled once the image is loaded and decoded (or not)
 }
 
 function afterFrame() {
@@ -190,7 +203,7 @@ function showStatus(s) {
   $("status").dataset.state = s.state;
   const active = s.state === "running" || s.state === "starting";
   $("save").disabled = !active; $("stop").disabled = !active;
-  if (!active) text($("left"), "");
+  if (!active) { text($("left"), ""); scheduleRefresh(); } // the final image: no longer waits for IMAGE_INTERVAL
   if (s.state === "ended") { text($("caption"), "the final image"); afterFrame(); }
 }
 
